@@ -1,0 +1,397 @@
+"""Ontraport field types -> JSON Schema, and the coercion of raw API values.
+
+A field's JSON type depends only on its Ontraport field type, never on the values seen,
+so a warehouse column never has to change type between runs. Every value is coerced by
+the function of its type; a value that can't be coerced becomes null and is counted
+(`CoercionReport`), it never stops the run and never drops the record.
+
+What the API sends (reference section 2.2): mostly strings ("8", "1.00", "1538603619"),
+sometimes raw JSON numbers, `null` and "" for empty, "0" for unset dates, "0"/"1" or
+"true"/"false" for flags, "*/*1*/*2*/*" for multi-value fields, option ids for dropdowns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+#: Returned by a coercer for a value it cannot turn into its type.
+INVALID = object()
+
+#: Suffixes of the companion columns that carry option labels.
+LABEL_SUFFIX = "_label"
+LABELS_SUFFIX = "_labels"
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+# Ontraport field type -> JSON Schema of the column. Types not listed are strings.
+SCHEMA_BY_TYPE: dict[str, dict] = {
+    "numeric": {"type": ["number", "null"]},
+    "price": {"type": ["number", "null"]},
+    "check": {"type": ["boolean", "null"]},
+    "timestamp": _DATE_TIME,
+    "fulldate": _DATE_TIME,
+    "parent": {"type": ["integer", "null"]},
+    "drop": _NULLABLE_STRING,  # the stored option id; its label goes to <field>_label
+    "list": {"type": ["array", "null"], "items": {"type": "string"}},  # option ids
+    "subscription": {"type": ["array", "null"], "items": {"type": "integer"}},  # record ids
+}
+KNOWN_TEXT_TYPES = frozenset(
+    {"text", "longtext", "email", "phone", "sms", "url", "state", "country", "mergefield",
+     "address", "image"}
+)
+PRIMARY_KEY_SCHEMA = {"type": "integer"}
+
+
+def is_known_type(ontraport_type: str) -> bool:
+    """Whether we have a deliberate mapping for this field type (else it is a string)."""
+    return ontraport_type in SCHEMA_BY_TYPE or ontraport_type in KNOWN_TEXT_TYPES
+
+
+def schema_for_type(ontraport_type: str) -> dict:
+    """The JSON Schema of a column of this Ontraport field type."""
+    return dict(SCHEMA_BY_TYPE.get(ontraport_type, _NULLABLE_STRING))
+
+
+# --- coercers: raw API value -> JSON-ready value, None for empty, INVALID if impossible ---
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def to_text(value: Any) -> Any:
+    """Strings stay as they are; numbers become their text; structures become JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if value == [] or value == {}:  # PHP's empty map, where a string was expected
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def to_integer(value: Any) -> Any:
+    if _is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return INVALID
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return INVALID
+    if not number.is_finite() or number != number.to_integral_value():
+        return INVALID
+    return int(number)
+
+
+def to_number(value: Any) -> Any:
+    if _is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return INVALID
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        return INVALID
+    return number if number.is_finite() else INVALID
+
+
+_TRUE = frozenset({"1", "true", "yes", "on", "checked"})
+_FALSE = frozenset({"0", "false", "no", "off", "unchecked"})
+
+
+def to_boolean(value: Any) -> Any:
+    if _is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return INVALID
+
+
+# Timestamps outside this range are garbage rather than dates (year 1000 .. 9999).
+_MIN_EPOCH = -30_610_224_000
+_MAX_EPOCH = 253_402_300_799
+
+
+def to_datetime(value: Any) -> Any:
+    """Unix seconds (string or number) -> RFC 3339 UTC; "0", "", null -> null."""
+    if _is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return INVALID
+    if isinstance(value, (int, float)):
+        seconds = value
+    else:
+        text = str(value).strip()
+        try:
+            seconds = int(text)
+        except ValueError:
+            try:
+                seconds = float(text)
+            except ValueError:
+                return _iso_text_to_datetime(text)
+    if seconds == 0:  # Ontraport's "never / unset"
+        return None
+    if not _MIN_EPOCH <= seconds <= _MAX_EPOCH:
+        return INVALID
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=seconds)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _iso_text_to_datetime(text: str) -> Any:
+    """Accept an ISO 8601 date or date-time text, should the API ever send one."""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return INVALID
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def split_multi_value(value: Any) -> Any:
+    """'*/*1*/*2*/*' -> ['1', '2']; '*/**/*', '' and null -> []."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [str(item) for item in value if item not in (None, "")]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, str):
+        return [part for part in value.strip().split("*/*") if part.strip()]
+    return INVALID
+
+
+def to_string_list(value: Any) -> Any:
+    return split_multi_value(value)
+
+
+def to_integer_list(value: Any) -> Any:
+    items = split_multi_value(value)
+    if items is INVALID:
+        return INVALID
+    integers = [to_integer(item) for item in items]
+    return INVALID if INVALID in integers or None in integers else integers
+
+
+COERCER_BY_TYPE: dict[str, Callable[[Any], Any]] = {
+    "numeric": to_number,
+    "price": to_number,
+    "check": to_boolean,
+    "timestamp": to_datetime,
+    "fulldate": to_datetime,
+    "parent": to_integer,
+    "drop": to_text,
+    "list": to_string_list,
+    "subscription": to_integer_list,
+}
+
+
+def coercer_for_type(ontraport_type: str) -> Callable[[Any], Any]:
+    return COERCER_BY_TYPE.get(ontraport_type, to_text)
+
+
+# --- the fields of one object ---
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an object, as meta (or our table of documented fields) describes it."""
+
+    name: str
+    ontraport_type: str
+    alias: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)  # option id -> label
+    parent_object: int | None = None
+    in_meta: bool = True  # False: known only from the documented fields
+
+    @property
+    def has_labels(self) -> bool:
+        return self.ontraport_type in ("drop", "list")
+
+
+def parse_options(raw: Any) -> dict[str, str]:
+    """Meta `options`: {"0": "Live"}; a client says it may also be a list; [] means none."""
+    if isinstance(raw, Mapping):
+        return {str(key): to_text(label) or "" for key, label in raw.items()}
+    if isinstance(raw, list):
+        options: dict[str, str] = {}
+        for position, item in enumerate(raw):
+            if isinstance(item, Mapping):
+                key = item.get("id", item.get("value", position))
+                options[str(key)] = to_text(item.get("label", item.get("name", ""))) or ""
+            else:
+                options[str(position)] = to_text(item) or ""
+        return options
+    return {}
+
+
+def field_from_meta(name: str, raw: Mapping[str, Any]) -> FieldSpec:
+    parent = to_integer(raw.get("parent_object"))
+    return FieldSpec(
+        name=name,
+        ontraport_type=str(raw.get("type") or "text"),
+        alias=to_text(raw.get("alias")) or "",
+        options=parse_options(raw.get("options")),
+        parent_object=parent if isinstance(parent, int) else None,
+    )
+
+
+def build_schema(primary_key: str, fields: Iterable[FieldSpec]) -> dict:
+    """The stream's JSON Schema: the key, every field by its type, label companions."""
+    properties: dict[str, dict] = {primary_key: dict(PRIMARY_KEY_SCHEMA)}
+    for spec in fields:
+        if spec.name == primary_key:
+            continue
+        properties[spec.name] = schema_for_type(spec.ontraport_type)
+        if spec.ontraport_type == "drop":
+            properties[spec.name + LABEL_SUFFIX] = dict(_NULLABLE_STRING)
+        elif spec.ontraport_type == "list":
+            properties[spec.name + LABELS_SUFFIX] = {
+                "type": ["array", "null"], "items": {"type": ["string", "null"]}
+            }
+    return {"type": "object", "properties": properties, "required": [primary_key]}
+
+
+class CoercionReport:
+    """Run-wide counts of values that could not be coerced and of unknown fields.
+
+    Shared by every stream of a run (streams may page from several threads), reported
+    once at the end of the run instead of a warning per value.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.invalid_values: Counter[tuple[str, str, str]] = Counter()  # (stream, field, type)
+        self.invalid_examples: dict[tuple[str, str, str], str] = {}
+        self.unknown_fields: Counter[tuple[str, str]] = Counter()  # (stream, field)
+        self.unknown_types: set[tuple[str, str, str]] = set()  # (stream, field, type)
+        self.unmatched_options: Counter[tuple[str, str]] = Counter()  # (stream, field)
+
+    def count_invalid(self, stream: str, field_name: str, ontraport_type: str, raw: Any) -> None:
+        key = (stream, field_name, ontraport_type)
+        with self._lock:
+            self.invalid_values[key] += 1
+            # A short, type-revealing example: enough to debug, too short to leak a record.
+            self.invalid_examples.setdefault(key, repr(raw)[:40])
+
+    def count_unknown_field(self, stream: str, field_name: str) -> None:
+        with self._lock:
+            self.unknown_fields[(stream, field_name)] += 1
+
+    def count_unmatched_option(self, stream: str, field_name: str) -> None:
+        with self._lock:
+            self.unmatched_options[(stream, field_name)] += 1
+
+    def note_unknown_type(self, stream: str, field_name: str, ontraport_type: str) -> None:
+        with self._lock:
+            self.unknown_types.add((stream, field_name, ontraport_type))
+
+    def lines(self) -> list[str]:
+        """One human line per (stream, field) problem, for the end-of-run report."""
+        out = []
+        for (stream, name, ftype), count in sorted(self.invalid_values.items()):
+            example = self.invalid_examples[(stream, name, ftype)]
+            out.append(
+                f"{stream}.{name}: {count} value(s) could not be read as {ftype} and were "
+                f"loaded as null (e.g. {example})"
+            )
+        for (stream, name), count in sorted(self.unknown_fields.items()):
+            out.append(
+                f"{stream}.{name}: field sent by the API but not described by its meta; "
+                f"present in {count} record(s), not loaded"
+            )
+        for (stream, name), count in sorted(self.unmatched_options.items()):
+            out.append(
+                f"{stream}.{name}: {count} option id(s) not among the field's options in "
+                "meta; loaded with a null label"
+            )
+        for stream, name, ftype in sorted(self.unknown_types):
+            out.append(f"{stream}.{name}: unknown field type {ftype!r}, loaded as text")
+        return out
+
+
+class RecordCoercer:
+    """Turns one raw API record of a stream into a typed record of its schema.
+
+    Built once per stream from its FieldSpecs: a flat table of (field, coercer) so the
+    per-record work is one dictionary pass.
+    """
+
+    def __init__(
+        self,
+        stream_name: str,
+        primary_key: str,
+        fields: Iterable[FieldSpec],
+        report: CoercionReport,
+    ) -> None:
+        self.stream_name = stream_name
+        self.report = report
+        self._plan: dict[str, tuple[Callable[[Any], Any], FieldSpec]] = {
+            primary_key: (to_integer, FieldSpec(primary_key, "parent"))
+        }
+        for spec in fields:
+            if spec.name == primary_key:
+                continue
+            if not is_known_type(spec.ontraport_type):
+                report.note_unknown_type(stream_name, spec.name, spec.ontraport_type)
+            self._plan[spec.name] = (coercer_for_type(spec.ontraport_type), spec)
+        self._columns = tuple(self._plan)
+
+    def coerce(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        plan = self._plan
+        for name, value in raw.items():
+            step = plan.get(name)
+            if step is None:
+                self.report.count_unknown_field(self.stream_name, name)
+                continue
+            coerce, spec = step
+            result = coerce(value)
+            if result is INVALID:
+                self.report.count_invalid(self.stream_name, name, spec.ontraport_type, value)
+                result = None
+            record[name] = result
+            if spec.has_labels:
+                self._add_labels(record, spec, result)
+        return record
+
+    def _add_labels(self, record: dict[str, Any], spec: FieldSpec, value: Any) -> None:
+        if spec.ontraport_type == "drop":
+            label = None
+            if value not in (None, ""):
+                label = spec.options.get(value)
+                if label is None and spec.options:
+                    self.report.count_unmatched_option(self.stream_name, spec.name)
+            record[spec.name + LABEL_SUFFIX] = label
+        else:
+            labels = None
+            if value is not None:
+                labels = []
+                for option_id in value:
+                    label = spec.options.get(option_id)
+                    if label is None:
+                        self.report.count_unmatched_option(self.stream_name, spec.name)
+                    labels.append(label)
+            record[spec.name + LABELS_SUFFIX] = labels

@@ -1,0 +1,232 @@
+"""What we know about Ontraport's object types, as data.
+
+One row per object type: its objectID, the name `/objects/meta` gives it, the stream name
+we publish it under, its named endpoints, its key and the fields the API reference
+documents for it (with their Ontraport field types). Adding an object is adding a row.
+
+The account's own `/objects/meta` stays the authority: it decides which objects exist and
+types every field it lists. The documented fields below fill the gaps where meta lists
+fewer fields than the records carry (Transactions' meta, for one, lists only `date`).
+
+Sources: ../shared/reference/ontraport-api.md, sections 3.2 and 3.3.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+#: Custom object types get objectIDs from 10000 up, different in every account.
+FIRST_CUSTOM_OBJECT_ID = 10000
+
+
+def _fields(spec: str) -> dict[str, str]:
+    """Parse 'name:type name2 name3:type' into {name: ontraport_type}; bare names are text."""
+    parsed: dict[str, str] = {}
+    for token in spec.split():
+        name, _, ontraport_type = token.partition(":")
+        parsed[name] = ontraport_type or "text"
+    return parsed
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    """The facts about one Ontraport object type."""
+
+    object_id: int
+    meta_name: str  # the "name" /objects/meta gives it
+    stream_name: str  # the Singer stream we publish it as
+    plural: str | None  # named collection endpoint, e.g. "Contacts"; None: use /objects
+    singular: str | None  # named single-record endpoint, e.g. "Contact"
+    primary_key: str = "id"
+    documented_fields: dict[str, str] = field(default_factory=dict)
+    notes: str = ""
+
+    @property
+    def collection_path(self) -> str:
+        """Path of the collection endpoint (named when known, generic otherwise)."""
+        return f"/{self.plural}" if self.plural else "/objects"
+
+    @property
+    def needs_object_id_param(self) -> bool:
+        """The generic endpoints take `objectID`; the named ones must not."""
+        return self.plural is None
+
+
+# Fields most records carry; `dlm` is what incremental replication keys on.
+_DATES = "date:timestamp dlm:timestamp"
+
+# fmt: off
+KNOWN_OBJECTS: tuple[ObjectType, ...] = (
+    ObjectType(0, "Contact", "contacts", "Contacts", "Contact", documented_fields=_fields(
+        "unique_id owner:parent firstname lastname email:email address address2 city"
+        " state:state zip country:country birthday:fulldate priority:numeric status:drop"
+        " home_phone:phone sms_number:sms office_phone:phone fax:phone company title"
+        " website:url freferrer:parent lreferrer:parent n_lead_source:parent n_content:parent"
+        " n_medium:parent n_campaign:parent n_term:parent n_media:parent l_lead_source:parent"
+        " l_content:parent l_medium:parent l_campaign:parent l_term:parent referral_page:url"
+        " aff_sales:numeric aff_amount:price program_id:parent aff_paypal:email fb_gender"
+        " mrcAmount:price mrcUnpaid:price mriInvoiceNum:numeric mriInvoiceTotal:price"
+        " ccType ccExpirationMonth:numeric ccExpirationYear:numeric ccExpirationDate:fulldate"
+        " ccNumber mrcResult last_inbound_sms timezone spent:price grade:numeric"
+        " num_purchased:numeric time_since_dla:numeric facebook_link:url twitter_link:url"
+        " instagram_link:url linkedin_link:url profile_image:url unpaid_invoices:check"
+        " has_membership:check emailHash " + _DATES + " dla:timestamp system_source"
+        " source_location ip_addy ip_addy_display import_id:numeric bulk_mail:drop"
+        " bulk_sms:drop contact_cat:subscription updateSequence:subscription"
+        " updateCampaign:subscription bindex:numeric gclid gcid gsid gsn fbc fbp li_fat_id"
+        " user_agent visit:numeric last_currency_used lead:numeric owed:price refund:price"
+        " refundtotal:price commish:price")),
+    ObjectType(1, "Task", "tasks", "Tasks", "Task", documented_fields=_fields(
+        "owner:parent drip_id:parent contact_id:parent step_num:numeric subject"
+        " date_assigned:timestamp date_due:timestamp date_complete:timestamp status:drop"
+        " type:numeric details:longtext hidden:check call_outcome_id:parent item_id:parent"
+        " notifications rules object_type_id:numeric object_name"),
+        notes="No dlm in any sample, so full table."),
+    ObjectType(2, "User", "users", "Users", "User"),
+    ObjectType(3, "Group", "groups", "Groups", "Group", notes="Saved contact filters."),
+    ObjectType(5, "Sequence", "sequences", None, None,
+               notes="No named endpoint is documented; read through /objects?objectID=5."),
+    ObjectType(6, "Rule", "rules", "Rules", "Rule", documented_fields=_fields(
+        "drip_id:parent events:longtext conditions:longtext actions:longtext name"
+        " pause:drop last_action:timestamp object_type_id:numeric " + _DATES)),
+    ObjectType(7, "Message", "messages", "Messages", "Message", documented_fields=_fields(
+        "alias type subject " + _DATES + " last_save:timestamp last_auto:timestamp"
+        " autosave:longtext date_last_published:timestamp is_published:check mcsent:numeric"
+        " mcopened:numeric mcclicked:numeric mcnotopened:numeric mcnotclicked:numeric"
+        " mcabuse:numeric mcunsub:numeric spam_score:numeric object_type_id:numeric"
+        " owner:parent from send_out_name reply_to_email:email send_to site_id:parent"
+        " message_body:longtext json_data:longtext plaintext:longtext width:numeric"
+        " word_wrap_checkbox:check attach_ics:check old_resource:longtext")),
+    ObjectType(12, "Note", "notes", "Notes", "Note"),
+    ObjectType(14, "Tag", "tags", "Tags", "Tag"),
+    ObjectType(16, "Product", "products", "Products", "Product", documented_fields=_fields(
+        "name price:price " + _DATES + " deleted:check description:longtext"
+        " external_id product_group:parent sku taxable:check total_income:price"
+        " total_purchases:numeric internal_name product_code stripe_product_code")),
+    ObjectType(17, "Purchase", "purchases", "Purchases", "Purchase", documented_fields=_fields(
+        "contact_id:parent affiliate_id:parent product_id:parent owner:parent"
+        " package_id:parent invoice_id:parent subscription_id:parent order_id:parent"
+        " oprid:parent description:longtext " + _DATES + " price:price name quantity:numeric"
+        " coupon_id:parent coupon_code_id:parent discount:price type:numeric status:numeric"
+        " level1:price level2:price total_price:price affiliate coupon_name coupon_code")),
+    ObjectType(20, "LandingPage", "landing_pages", "LandingPages", "LandingPage",
+               documented_fields=_fields(
+        "uri_id:parent resource:longtext design_type:numeric name rotation:numeric"
+        " last_save:timestamp last_auto:timestamp autosave:longtext domain ssl_enabled:check "
+        + _DATES + " seo_settings:longtext")),
+    ObjectType(30, "PurchaseHistoryLog", "purchase_history_logs", "PurchaseHistoryLogs",
+               "PurchaseHistoryLog", notes="Audit log of purchases."),
+    ObjectType(38, "Commission", "commissions", "Commissions", "Commission"),
+    ObjectType(44, "OpenOrder", "open_orders", "OpenOrders", "OpenOrder",
+               notes="Active subscriptions and payment plans."),
+    ObjectType(45, "CreditCard", "credit_cards", "CreditCards", "CreditCard",
+               documented_fields=_fields(
+        "firstname lastname contact_id:parent last4 type:drop exp_month:numeric"
+        " exp_year:numeric address address2 city state:state zip country:country status:drop"
+        " recent_sale:timestamp invoice_id:parent")),
+    ObjectType(46, "Invoice", "transactions", "Transactions", "Transaction",
+               documented_fields=_fields(
+        "hidden:check status:drop contact_id:parent contact_name order_id:parent"
+        " form_id:parent lp_id:parent cc_id:parent gateway_id:parent " + _DATES +
+        " template_id:parent subtotal:price tax:price tax_city:price tax_state:price"
+        " tax_county:price shipping:price total:price total_paid:price balance:price zip city"
+        " state:state county external_order_id oprid:parent offer_data:longtext"
+        " last_recharge_date:timestamp recharge_attempts:numeric recharge:check owner:parent"
+        " type:numeric currency invoice_date:timestamp due_date:timestamp"
+        " closed_date:timestamp has_refunded:check orig_trans_amount:price"
+        " customer_note:longtext internal_note:longtext unique_id bindex:numeric"
+        " stripe_tax_calculation_id stripe_tax_transaction_id"),
+        notes='Meta calls it "Invoice" and lists only a few of its fields.'),
+    ObjectType(52, "Order", "orders", "Orders", "Order"),
+    ObjectType(65, "Offer", "offers", "Offers", "Offer", documented_fields=_fields(
+        "owner:parent name public:check data:longtext referenced:numeric")),
+    ObjectType(99, "CustomObject", "custom_objects", "CustomObjects", "CustomObject",
+               documented_fields=_fields(
+        "name date_created:timestamp table key external_key primary_nav:check"
+        " singular plural possessive plural_possessive icon theme deletable:check"
+        " object_label"),
+        notes="The definitions of the account's custom object types."),
+    ObjectType(122, "SmartFormFE", "forms", "Forms", "Form", primary_key="form_id",
+               documented_fields=_fields(
+        "formname type:drop tags:longtext sequences:longtext"
+        " campaigns:longtext redirect:url owner:parent captcha:check notif fillouts:numeric"
+        " unique_fillouts:numeric visits:numeric unique_visits:numeric revenue:price"
+        " unique_convert:numeric json_raw_object:longtext deleted:check"
+        " object_type_id:numeric responsive:check " + _DATES),
+        notes="Keyed by form_id, not id."),
+    ObjectType(123, "Coupon", "coupons", "Coupons", "Coupon", documented_fields=_fields(
+        "date:timestamp valid_start_date:timestamp valid_end_date:timestamp")),
+    ObjectType(138, "TagSubscriber", "tag_subscribers", "TagSubscribers", "TagSubscriber",
+               notes="Joins contacts (and custom objects) to tags."),
+    ObjectType(140, "CampaignBuilder", "campaign_builder_items", "CampaignBuilderItems",
+               "CampaignBuilderItem", documented_fields=_fields(
+        "name state:drop " + _DATES + " subs:numeric subs_ever:numeric"
+        " element_num:numeric todos:numeric object_type_id:numeric pause:check"
+        " deleted:check")),
+    ObjectType(145, "Webhook", "webhooks", "Webhooks", "Webhook", documented_fields=_fields(
+        "event data:longtext url:url last_hook:timestamp last_code:numeric"
+        " last_payload:longtext owner:parent")),
+    ObjectType(146, "DeletedOrder", "deleted_orders", "DeletedOrders", "DeletedOrder",
+               notes='Deleted orders and open orders; meta may call it "Order".'),
+    ObjectType(149, "Deal", "deals", "Deals", "Deal", documented_fields=_fields(
+        "owner:parent name value:price " + _DATES + " dla:timestamp"
+        " expected_close_date:fulldate expected_win_percent:numeric calc:price"
+        " primary_contact:parent company:parent weighted_value:price sales_stage:drop"
+        " actual_close_date:fulldate expected_close_timeframe:drop deal_size:drop"
+        " recent_activity:timestamp")),
+    ObjectType(150, "Company", "companies", "Companies", "Company", documented_fields=_fields(
+        "owner:parent name " + _DATES + " dla:timestamp phone:phone industry"
+        " description:longtext annual_revenue:price employee_count:numeric"
+        " facebook_page:url instagram_name address city state:state zipcode"
+        " country:country")),
+)
+# fmt: on
+
+OBJECTS_BY_ID: dict[int, ObjectType] = {obj.object_id: obj for obj in KNOWN_OBJECTS}
+
+#: Custom objects share a contact-like base of system fields that their meta does not
+#: list (the sample of a custom object's meta has only its own f#### fields).
+CUSTOM_OBJECT_BASE_FIELDS = _fields(
+    "owner:parent unique_id " + _DATES + " dla:timestamp system_source source_location"
+    " ip_addy ip_addy_display import_id:numeric contact_cat:subscription bulk_mail:drop"
+    " bulk_sms:drop bindex:numeric updateSequence:subscription updateCampaign:subscription"
+)
+
+
+def snake_case(name: str) -> str:
+    """'LandingPage' -> 'landing_page', 'Pet Owner' -> 'pet_owner'."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.strip())
+    return re.sub(r"[^0-9a-zA-Z]+", "_", words).strip("_").lower() or "object"
+
+
+def pluralize(word: str) -> str:
+    """Naive English plural, good enough for stream names ('property' -> 'properties')."""
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    if re.search(r"(s|x|z|ch|sh)$", word):
+        return word + "es"
+    return word + "s"
+
+
+def describe_object(object_id: int, meta_name: str) -> ObjectType:
+    """The facts for an objectID the account's meta lists.
+
+    Known objects come from the table; custom objects and objects we do not know yet
+    get a generic description (stream named after their meta name, read through the
+    generic /objects endpoint) instead of being dropped.
+    """
+    known = OBJECTS_BY_ID.get(object_id)
+    if known is not None:
+        return known
+    is_custom = object_id >= FIRST_CUSTOM_OBJECT_ID
+    kind = "Custom object" if is_custom else "Object not in our table"
+    return ObjectType(
+        object_id=object_id,
+        meta_name=meta_name,
+        stream_name=pluralize(snake_case(meta_name)),
+        plural=None,
+        singular=None,
+        documented_fields=dict(CUSTOM_OBJECT_BASE_FIELDS) if is_custom else {},
+        notes=f"{kind}; read through /objects?objectID={object_id}.",
+    )

@@ -1,0 +1,511 @@
+"""The streams: one per Ontraport object, all driven by `OntraportStream`, plus `fields`.
+
+A stream is a row of `objects.py` plus the fields meta gave it; the behaviour lives here
+once. How records are walked (segments by key, bookmarks) is explained in `paging.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import math
+import time
+import typing as t
+from collections import deque
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
+
+from tap_ontraport.client import ApiResponse
+from tap_ontraport.errors import ObjectUnavailableError
+from tap_ontraport.fields import (
+    INVALID,
+    FieldSpec,
+    RecordCoercer,
+    build_schema,
+    to_datetime,
+    to_integer,
+)
+from tap_ontraport.objects import ObjectType
+from tap_ontraport.paging import (
+    PAGE_SIZE,
+    BookmarkTracker,
+    Segment,
+    condition,
+    plan_segments,
+    split_segment,
+)
+from tap_ontraport.pool import PagePool
+from tap_ontraport.progress import StreamProgress
+
+if t.TYPE_CHECKING:
+    from tap_ontraport.tap import TapOntraport
+
+logger = logging.getLogger("tap-ontraport")
+
+#: Replication key of every object that has one.
+REPLICATION_KEY = "dlm"
+#: Column added to the records that the deletion sweep reports.
+DELETED_AT = "_sdc_deleted_at"
+#: A probed segment is cut into parallel key ranges only when each range gets at least
+#: this many pages: every range ends on a part-filled page, and that waste must stay small.
+MIN_PAGES_PER_RANGE = 15
+
+
+@dataclass(frozen=True)
+class PageToken:
+    """Which page to ask for: a segment from its cursor, upward (or its probe)."""
+
+    segment: Segment
+    probe: bool = False  # newest keys first, with the total count
+    list_fields: str | None = None  # only these fields (the deletion sweep lists keys)
+
+
+class KeysetPaginator(BaseAPIPaginator[PageToken]):
+    """Next page = the same segment after the largest key of this one; a short page ends it."""
+
+    def __init__(self, start: PageToken, key: str) -> None:
+        super().__init__(start)
+        self.key = key
+
+    def get_next(self, response: ApiResponse) -> PageToken | None:
+        page = response.data if isinstance(response.data, list) else []
+        segment = self.current_value.segment
+        if len(page) < PAGE_SIZE:
+            return None
+        keys = [k for k in (to_integer(row.get(self.key)) for row in page) if isinstance(k, int)]
+        if not keys:
+            return None
+        last = max(keys)
+        if segment.until is not None and last >= segment.until:
+            return None
+        expected = None if segment.expected is None else segment.expected - len(page)
+        if expected is not None and expected <= 0:
+            return None  # the count said this was the last record: no empty page needed
+        return replace(self.current_value, segment=replace(segment, after=last, expected=expected))
+
+
+def epoch_seconds(value: t.Any) -> int | None:
+    """A replication-key value as epoch seconds (raw API value or RFC 3339 text)."""
+    number = to_integer(value)
+    if isinstance(number, int):
+        return number
+    if isinstance(value, str) and value:
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return math.floor(moment.timestamp())
+    return None
+
+
+def server_time(response: ApiResponse) -> int:
+    """Ontraport's clock from the Date header (ours, less a minute, if it is missing)."""
+    header = response.headers.get("Date") if response.headers else None
+    if header:
+        try:
+            return math.floor(email.utils.parsedate_to_datetime(header).timestamp())
+        except (TypeError, ValueError):
+            pass
+    return math.floor(time.time()) - 60
+
+
+@dataclass
+class _Walk:
+    """One segment being read: what is safely emitted (`committed`) and what is asked next."""
+
+    committed: Segment
+    token: PageToken
+    paginator: KeysetPaginator | None  # None while the segment's probe is out
+
+
+class OntraportStream(RESTStream[PageToken]):
+    """Any Ontraport object: schema from its fields, records walked by key (see paging.py)."""
+
+    # Records are typed by our own coercers (fields.py), exactly to the schema.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    records_jsonpath = "$.data[*]"
+
+    def __init__(self, tap: TapOntraport, object_type: ObjectType, fields: list[FieldSpec]) -> None:
+        self.object_type = object_type
+        self.field_specs = fields
+        names = {spec.name for spec in fields}
+        self._tap_ref = tap
+        schema = build_schema(object_type.primary_key, fields)
+        if tap.config.get("detect_deletions") and REPLICATION_KEY in names:
+            schema["properties"][DELETED_AT] = {"type": ["string", "null"], "format": "date-time"}
+        super().__init__(tap=tap, name=object_type.stream_name, schema=schema, path=object_type.collection_path)
+        self.primary_keys = (object_type.primary_key,)
+        self.replication_key = REPLICATION_KEY if REPLICATION_KEY in names else None
+
+    # --- what the SDK asks of a REST stream ---
+
+    @property
+    def url_base(self) -> str:
+        return self.config["api_url"].rstrip("/")
+
+    @property
+    def authenticator(self):  # noqa: ANN201 - the tap's shared one
+        return self._tap_ref.client.authenticator
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        # The SDK would send ACTIVATE_VERSION when a full-table sync *starts*; a target
+        # then drops every row until the new ones arrive. We send it when a complete
+        # pass has been emitted instead (see _finish_run), so this stays off.
+        return False
+
+    def get_new_paginator(self) -> KeysetPaginator:
+        return KeysetPaginator(PageToken(Segment()), self.key)
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        token: PageToken = page.next_page_token or PageToken(Segment())
+        params: dict[str, t.Any] = {}
+        if self.object_type.needs_object_id_param:
+            params["objectID"] = self.object_type.object_id
+        params["range"] = PAGE_SIZE
+        params["sort"] = self.key
+        params["sortDir"] = "desc" if token.probe else "asc"
+        clauses = token.segment.clauses(self.replication_key_field, self.key)
+        if clauses:
+            params["condition"] = condition(*clauses)
+        if token.probe:
+            params["count"] = "true"
+        if token.list_fields:
+            params["listFields"] = token.list_fields
+        return HTTPRequest(url=self.get_url(page.stream_context), params=params)
+
+    def parse_response(self, response: ApiResponse) -> t.Iterable[dict]:
+        """Typed records of one page."""
+        for raw in response.data if isinstance(response.data, list) else []:
+            record = self.coercer.coerce(raw)
+            if record.get(self.key) is None:
+                self._tap_ref.coercion_report.count_invalid(self.name, self.key, "primary key", raw.get(self.key))
+                continue
+            yield record
+
+    # --- our own pieces ---
+
+    @property
+    def key(self) -> str:
+        return self.object_type.primary_key
+
+    @property
+    def replication_key_field(self) -> str | None:
+        """The field incremental segments filter on; None when syncing the full table."""
+        return self.replication_key if self.replication_method == "INCREMENTAL" else None
+
+    @cached_property
+    def coercer(self) -> RecordCoercer:
+        return RecordCoercer(self.name, self.key, self.field_specs, self._tap_ref.coercion_report)
+
+    def _fetch(self, token: PageToken, context: dict | None) -> ApiResponse:
+        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
+        return self._tap_ref.client.get(request.url, request.params, label=self.name)
+
+    def _increment_stream_state(self, latest_record: dict, *, context: dict | None = None) -> None:
+        """Bookmarks move once per completed run (paging.py), not per record."""
+
+    def _checkpoint(self) -> None:
+        """Emit STATE now: right after a page's cursor moved past records just emitted."""
+        self._write_state_message()
+
+    # --- the records loop ---
+
+    def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
+        state = self.get_context_state(context)
+        try:
+            yield from self._run(state, context)
+        except ObjectUnavailableError as exc:
+            why = (
+                "the API key's user may not read this object (Ontraport permissions are per user)"
+                if exc.status == 403
+                else "the account does not offer it"
+            )
+            message = f"Skipping stream '{self.name}' (objectID {self.object_type.object_id}): {exc}; {why}."
+            logger.warning("%s", message)
+            self._tap_ref.skipped_streams[self.name] = message
+
+    def _run(self, state: dict, context: dict | None) -> t.Iterator[dict]:
+        run = state.get("run")
+        if run is None or not self._run_matches(run):
+            run = self._new_run(state)
+            state["run"] = run
+        else:
+            logger.info("%s: resuming the interrupted run from its saved position", self.name)
+        incremental = self.replication_key_field is not None
+        if not incremental:
+            # Records carry the table version so a target can drop rows this pass misses.
+            self._stream_version = run["version"]
+        emitted_keys: set[int] | None = set() if self._sweeps_deletions else None
+        yield from self._walk(run, context, emitted_keys=emitted_keys)
+        self._finish_run(state, run)
+        if emitted_keys is not None:
+            yield from self._sweep_deletions(state, context, emitted_keys)
+
+    def _run_matches(self, run: dict) -> bool:
+        """A saved run is resumed only if it was made for the same replication mode."""
+        return run.get("replication_key") == self.replication_key_field
+
+    def _new_run(self, state: dict) -> dict:
+        run: dict[str, t.Any] = {"replication_key": self.replication_key_field}
+        if self.replication_key_field is None:
+            run["segments"] = [Segment().to_state()]
+            run["version"] = math.floor(time.time() * 1000)
+            return run
+        bookmark = None
+        if state.get("replication_key") == self.replication_key_field:
+            bookmark = epoch_seconds(state.get("replication_key_value"))
+        start = epoch_seconds(self.config.get("start_date")) if self.config.get("start_date") else None
+        tie_key = state.get("bookmark_key") if bookmark is not None else None
+        segments = plan_segments(
+            bookmark=bookmark,
+            tie_key=tie_key,
+            start=start,
+            lookback=int(self.config.get("lookback_seconds", 0)),
+        )
+        run["segments"] = [segment.to_state() for segment in segments]
+        run["tracker"] = {
+            "newest": bookmark,
+            "newest_count": PAGE_SIZE if tie_key is not None else 0,
+            "newest_max_key": tie_key or 0,
+        }
+        return run
+
+    @property
+    def _sweeps_deletions(self) -> bool:
+        return bool(self.config.get("detect_deletions")) and self.replication_key_field is not None
+
+    def _walk(
+        self,
+        run: dict,
+        context: dict | None,
+        *,
+        list_fields: str | None = None,
+        emitted_keys: set[int] | None = None,
+        collect_keys: set[int] | None = None,
+    ) -> t.Iterator[dict]:
+        """Read every segment of `run`, several at a time, saving each cursor as it moves.
+
+        Yields typed records (none when `collect_keys` is given: then only keys are
+        gathered, for the deletion sweep).
+        """
+        workers = int(self.config.get("max_parallel_requests", 4))
+        stats = self._tap_ref.client.stats_for(self.name)
+        progress = StreamProgress(self.name, stats, interval=float(self.config.get("progress_interval_seconds", 60)))
+        pending = deque(Segment.from_state(saved) for saved in run["segments"])
+        tracker: BookmarkTracker | None = None
+        walks: dict[int, _Walk] = {}
+        next_tag = 0
+        pool = PagePool(lambda job: self._fetch(job, context), workers)
+        rk = self.replication_key_field
+
+        def save_position() -> None:
+            run["segments"] = [w.committed.to_state() for w in walks.values()] + [s.to_state() for s in pending]
+            if tracker is not None:
+                run["tracker"] = tracker.to_state()
+
+        try:
+            while pending or walks:
+                while pending and len(walks) < workers:
+                    segment = pending.popleft()
+                    if segment.is_empty:
+                        continue
+                    token = PageToken(segment, probe=not segment.probed, list_fields=list_fields)
+                    paginator = None if token.probe else KeysetPaginator(token, self.key)
+                    next_tag += 1
+                    walks[next_tag] = _Walk(committed=segment, token=token, paginator=paginator)
+                    pool.submit(next_tag, token)
+                tag, response = pool.next_result()
+                walk = walks[tag]
+                if tracker is None and rk is not None and collect_keys is None:
+                    # The run's start on Ontraport's clock: the bookmark stays below it.
+                    run["tracker"].setdefault("run_started", server_time(response))
+                    tracker = BookmarkTracker.from_state(run["tracker"])
+                page = response.data if isinstance(response.data, list) else []
+
+                # Decide what comes next before emitting, so the next request is already out
+                # while this page's records are written.
+                follow_ups = self._after_page(walk, response, page, workers, progress)
+                finished = walk.paginator is None or walk.paginator.finished
+                if not finished:
+                    pool.submit(tag, walk.paginator.current_value)
+
+                for record in self.parse_response(response):
+                    key = record[self.key]
+                    if collect_keys is not None:
+                        collect_keys.add(key)
+                        continue
+                    if tracker is not None:
+                        tracker.see(epoch_seconds(record.get(rk)), key)
+                    if emitted_keys is not None:
+                        emitted_keys.add(key)
+                    yield record
+                    self._tap_ref.records_by_stream[self.name] += 1
+                progress.add(len(page))
+
+                # Everything of this page is out: move its cursor and save the position.
+                if finished:
+                    del walks[tag]
+                    pending.extendleft(reversed(follow_ups))
+                else:
+                    walk.committed = walk.paginator.current_value.segment
+                save_position()
+                self._checkpoint()
+        finally:
+            pool.close()
+
+    def _after_page(
+        self, walk: _Walk, response: ApiResponse, page: list, workers: int, progress: StreamProgress
+    ) -> list[Segment]:
+        """Advance the walk past `page`; after a probe, return the segments still to read."""
+        if walk.paginator is not None:
+            walk.paginator.advance(response)
+            return []
+        # The probe: the newest keys of the segment, and how many records it holds.
+        segment = walk.token.segment
+        total = to_integer(response.envelope.get("count")) if isinstance(response.envelope, dict) else None
+        total = total if isinstance(total, int) else None
+        if total is not None:
+            progress.total = (progress.total or 0) + total
+        keys = [k for k in (to_integer(row.get(self.key)) for row in page) if isinstance(k, int)]
+        if len(page) < PAGE_SIZE or not keys or (total is not None and total <= len(page)):
+            return []
+        lowest = min(keys)
+        until = lowest - 1 if segment.until is None else min(segment.until, lowest - 1)
+        rest = replace(segment, until=until, probed=True, expected=None if total is None else total - len(page))
+        if rest.is_empty:
+            return []
+        pages_left = math.ceil(rest.expected / PAGE_SIZE) if rest.expected is not None else 0
+        parts = min(workers, pages_left // MIN_PAGES_PER_RANGE)
+        return split_segment(rest, parts) if parts > 1 else [rest]
+
+    def _finish_run(self, state: dict, run: dict) -> None:
+        """The run read everything: move the bookmark (or activate the table version)."""
+        if self.replication_key_field is None:
+            if self.config.get("activate_version", True):
+                self._write_activate_version_message(run["version"])
+        elif "run_started" in run["tracker"]:
+            tracker = BookmarkTracker.from_state(run["tracker"])
+            if tracker.newest is not None:
+                state["replication_key"] = self.replication_key_field
+                state["replication_key_value"] = to_datetime(tracker.newest)
+                if tracker.tie_key is not None:
+                    state["bookmark_key"] = tracker.tie_key
+                else:
+                    state.pop("bookmark_key", None)
+        state.pop("run", None)
+        self._checkpoint()
+
+    # --- deletions ---
+
+    def _sweep_deletions(self, state: dict, context: dict | None, emitted_keys: set[int]) -> t.Iterator[dict]:
+        """List every key (listFields=key, walked by key) and report the vanished ones."""
+        known = decode_key_ranges(state.get("known_keys", "")) | emitted_keys
+        first_sweep = "known_keys" not in state
+        present: set[int] = set()
+        sweep_run = {"segments": [Segment().to_state()]}
+        yield from self._walk(sweep_run, context, list_fields=self.key, collect_keys=present)
+        gone = sorted(known - present) if not first_sweep else []
+        deleted_at = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        for key in gone:
+            yield {self.key: key, DELETED_AT: deleted_at}
+            self._tap_ref.records_by_stream[self.name] += 1
+        if gone:
+            logger.info("%s: %d record(s) deleted in Ontraport since the last sweep", self.name, len(gone))
+        state["known_keys"] = encode_key_ranges(present)
+        self._checkpoint()
+
+
+def encode_key_ranges(keys: t.Iterable[int]) -> str:
+    """{1,2,3,7} -> '1-3,7': the set of keys a stream has, compact enough for state."""
+    ordered = sorted(keys)
+    parts: list[str] = []
+    start = previous = None
+    for key in ordered:
+        if previous is not None and key == previous + 1:
+            previous = key
+            continue
+        if start is not None:
+            parts.append(f"{start}-{previous}" if previous != start else f"{start}")
+        start = previous = key
+    if start is not None:
+        parts.append(f"{start}-{previous}" if previous != start else f"{start}")
+    return ",".join(parts)
+
+
+def decode_key_ranges(text: str) -> set[int]:
+    keys: set[int] = set()
+    for part in filter(None, (text or "").split(",")):
+        low, _, high = part.partition("-")
+        keys.update(range(int(low), int(high or low) + 1))
+    return keys
+
+
+class FieldsStream(Stream):
+    """One record per field of every object, so `f1234` can become "Favourite colour" in SQL."""
+
+    name = "fields"
+    primary_keys = ("object_id", "field")
+    schema = {
+        "type": "object",
+        "properties": {
+            "object_id": {"type": "integer"},
+            "object_name": {"type": ["string", "null"]},
+            "stream": {"type": ["string", "null"]},
+            "field": {"type": "string"},
+            "alias": {"type": ["string", "null"]},
+            "type": {"type": ["string", "null"]},
+            "json_type": {"type": ["string", "null"]},
+            "options": {
+                "type": ["array", "null"],
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string"}, "label": {"type": ["string", "null"]}},
+                },
+            },
+            "parent_object": {"type": ["integer", "null"]},
+            "in_meta": {"type": ["boolean", "null"]},
+        },
+        "required": ["object_id", "field"],
+    }
+
+    def __init__(self, tap: TapOntraport, catalog: list[tuple[ObjectType, list[FieldSpec]]]) -> None:
+        super().__init__(tap=tap)
+        self._catalog = catalog
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        return False
+
+    def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
+        version = math.floor(time.time() * 1000)
+        self._stream_version = version
+        for object_type, specs in self._catalog:
+            for spec in specs:
+                json_type = build_schema(object_type.primary_key, [spec])["properties"].get(spec.name, {}).get("type")
+                yield {
+                    "object_id": object_type.object_id,
+                    "object_name": object_type.meta_name,
+                    "stream": object_type.stream_name,
+                    "field": spec.name,
+                    "alias": spec.alias or None,
+                    "type": spec.ontraport_type,
+                    "json_type": json_type[0] if isinstance(json_type, list) else json_type,
+                    "options": [{"id": k, "label": v} for k, v in spec.options.items()] or None,
+                    "parent_object": spec.parent_object,
+                    "in_meta": spec.in_meta,
+                }
+        if self.config.get("activate_version", True):
+            self._write_activate_version_message(version)
+
+
+# Keep INVALID importable from here for tests that check coercion through a stream.
+__all__ = ["INVALID", "FieldsStream", "KeysetPaginator", "OntraportStream", "PageToken"]

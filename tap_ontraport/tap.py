@@ -1,0 +1,305 @@
+"""The tap: settings, one `/objects/meta` call, one stream per object of the account."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import threading
+import typing as t
+from collections import Counter
+from dataclasses import replace
+from functools import cached_property
+from urllib.parse import urlparse
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+
+from tap_ontraport.client import OntraportAuthenticator, OntraportClient
+from tap_ontraport.errors import REDACTOR, OntraportError, SettingsError, install_redaction
+from tap_ontraport.fields import CoercionReport, FieldSpec, field_from_meta
+from tap_ontraport.governor import RateGovernor
+from tap_ontraport.objects import ObjectType, describe_object
+from tap_ontraport.progress import summary_lines
+from tap_ontraport.streams import FieldsStream, OntraportStream
+
+logger = logging.getLogger("tap-ontraport")
+
+DEFAULT_API_URL = "https://api.ontraport.com/1"
+
+# Numeric settings: (name, lowest, highest). Values outside are refused before any request.
+NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
+    "lookback_seconds": (0, 86_400 * 7),
+    "rate_limit_share": (0.01, 1.0),
+    "max_requests_per_minute": (1, 100_000),
+    "max_parallel_requests": (1, 16),
+    "request_timeout": (1, 3_600),
+    "max_retries": (0, 50),
+    "max_rate_limit_wait_seconds": (0, 86_400),
+    "progress_interval_seconds": (0, 86_400),
+}
+
+# The account's /objects/meta, fetched once per process and account: the SDK builds the
+# tap several times per run (discovery, sync, tests) and each must not cost a request.
+_META_CACHE: dict[tuple[str, str], dict] = {}
+_GOVERNORS: dict[tuple[str, str], RateGovernor] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def clear_meta_cache() -> None:
+    """Forget the cached meta (tests that change an account's fields between runs)."""
+    with _SHARED_LOCK:
+        _META_CACHE.clear()
+        _GOVERNORS.clear()
+
+
+class TapOntraport(Tap):
+    """Singer tap for Ontraport."""
+
+    name = "tap-ontraport"
+    package_name = "tap-ontraport"
+    dynamic_catalog = True  # discovery reads the account, so credentials are checked first
+    # BATCH is left out: its files would bypass the per-page STATE that makes runs resumable.
+    capabilities = (
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    )
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("app_id", th.StringType(nullable=False), required=True, secret=True, title="App ID",
+                    description="Ontraport App ID (the `Api-Appid` header), from Administration > Integrations > "
+                    "Ontraport API Instructions and Key Manager."),
+        th.Property("api_key", th.StringType(nullable=False), required=True, secret=True, title="API Key",
+                    description="Ontraport API key (the `Api-Key` header) of a user allowed to read the objects "
+                    "you want; objects it may not read are skipped with a warning."),
+        th.Property("api_url", th.StringType, default=DEFAULT_API_URL, title="API URL",
+                    description="Base URL of the API. The local sandbox is `http://127.0.0.1:8765/1`."),
+        th.Property("start_date", th.DateTimeType, title="Start date",
+                    description="Earliest `dlm` (last modified) to copy on the first run of incremental "
+                    "streams, ISO 8601. Empty: copy everything."),
+        th.Property("lookback_seconds", th.IntegerType, default=300, title="Lookback (seconds)",
+                    description="Each incremental run also re-reads records modified this many seconds "
+                    "before the bookmark, against writes that become visible late."),
+        th.Property("rate_limit_share", th.NumberType, default=1.0, title="Share of the rate limit",
+                    description="Fraction (0.01-1) of the account's request budget (x-rate-limit-limit per "
+                    "window) this tap may use; the rest stays free for your other Ontraport integrations."),
+        th.Property("max_requests_per_minute", th.IntegerType, title="Max requests per minute",
+                    description="Optional absolute ceiling on this tap's request rate, on top of the share."),
+        th.Property("max_parallel_requests", th.IntegerType, default=4, title="Parallel requests",
+                    description="Requests kept in flight at once (1-16) when a large stream is read in key "
+                    "ranges; the rate governor still bounds the rate."),
+        th.Property("request_timeout", th.NumberType, default=60, title="Request timeout (seconds)",
+                    description="A request with no answer after this many seconds is abandoned and retried."),
+        th.Property("max_retries", th.IntegerType, default=8, title="Max retries",
+                    description="Retries of one request after transient faults (5xx, timeouts, resets, "
+                    "malformed bodies), with jittered exponential backoff up to a minute apart."),
+        th.Property("max_rate_limit_wait_seconds", th.NumberType, default=900, title="Max rate-limit wait",
+                    description="Total seconds one request may spend waiting out HTTP 429 before the run fails."),
+        th.Property("detect_deletions", th.BooleanType, default=False, title="Detect deletions",
+                    description="After each incremental stream, list all its keys (one request per 50 "
+                    "records) and emit records deleted in Ontraport with `_sdc_deleted_at`."),
+        th.Property("activate_version", th.BooleanType, default=True, title="Activate version",
+                    description="Send ACTIVATE_VERSION after each complete pass of a full-table stream, so "
+                    "targets can remove rows that disappeared from Ontraport."),
+        th.Property("progress_interval_seconds", th.NumberType, default=60, title="Progress interval",
+                    description="Seconds between progress lines of a long stream (0: none)."),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        install_redaction()
+        self.coercion_report = CoercionReport()
+        self.skipped_streams: dict[str, str] = {}
+        self.records_by_stream: Counter[str] = Counter()
+        super().__init__(*args, **kwargs)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Our own checks first, so each problem gets a sentence that says what to fix."""
+        REDACTOR.register([self._config.get("app_id"), self._config.get("api_key")])
+        problems = settings_problems(self._config)
+        if problems and raise_errors:
+            raise SettingsError("\n".join(problems))
+        return problems + super()._validate_config(raise_errors=raise_errors)
+
+    # --- shared by every stream of this process ---
+
+    @property
+    def account_key(self) -> tuple[str, str]:
+        return (self.config.get("api_url", DEFAULT_API_URL).rstrip("/"), str(self.config.get("app_id")))
+
+    @cached_property
+    def client(self) -> OntraportClient:
+        with _SHARED_LOCK:
+            governor = _GOVERNORS.get(self.account_key)
+            if governor is None:
+                governor = RateGovernor(
+                    share=float(self.config.get("rate_limit_share", 1.0)),
+                    max_requests_per_minute=self.config.get("max_requests_per_minute"),
+                )
+                _GOVERNORS[self.account_key] = governor
+        return OntraportClient(
+            api_url=self.config.get("api_url", DEFAULT_API_URL),
+            authenticator=OntraportAuthenticator(self.config["app_id"], self.config["api_key"]),
+            governor=governor,
+            request_timeout=float(self.config.get("request_timeout", 60)),
+            max_retries=int(self.config.get("max_retries", 8)),
+            max_rate_limit_wait_seconds=float(self.config.get("max_rate_limit_wait_seconds", 900)),
+        )
+
+    @property
+    def account_meta(self) -> dict:
+        """`GET /objects/meta` (every object of the account), once per process."""
+        with _SHARED_LOCK:
+            cached = _META_CACHE.get(self.account_key)
+        if cached is None:
+            cached = self.client.get("/objects/meta", {"format": "byId"}).data
+            if not isinstance(cached, dict):
+                cached = {}
+            with _SHARED_LOCK:
+                _META_CACHE[self.account_key] = cached
+        return cached
+
+    # --- discovery ---
+
+    def object_catalog(self) -> list[tuple[ObjectType, list[FieldSpec]]]:
+        """Every object of the account with its fields: meta's, then the documented ones."""
+        catalog = []
+        taken: set[str] = {"fields"}
+        for raw_id, entry in sorted(self.account_meta.items(), key=lambda item: _as_int(item[0])):
+            object_id = _as_int(raw_id)
+            if object_id < 0 or not isinstance(entry, dict):
+                logger.warning("Ignoring an unreadable entry %r in /objects/meta", raw_id)
+                continue
+            object_type = describe_object(object_id, str(entry.get("name") or f"Object{object_id}"))
+            if object_type.stream_name in taken:  # e.g. a custom object named "Contact"
+                object_type = _renamed(object_type, f"{object_type.stream_name}_{object_id}")
+            taken.add(object_type.stream_name)
+            raw_fields = entry.get("fields")
+            specs = [
+                field_from_meta(str(name), spec)
+                for name, spec in (raw_fields.items() if isinstance(raw_fields, dict) else [])
+                if isinstance(spec, dict)
+            ]
+            in_meta = {spec.name for spec in specs}
+            specs += [
+                FieldSpec(name, ontraport_type, in_meta=False)
+                for name, ontraport_type in object_type.documented_fields.items()
+                if name not in in_meta
+            ]
+            catalog.append((object_type, specs))
+        return catalog
+
+    def discover_streams(self) -> list:
+        catalog = self.object_catalog()
+        streams: list = [OntraportStream(self, object_type, specs) for object_type, specs in catalog]
+        streams.append(FieldsStream(self, catalog))
+        return streams
+
+    # --- the run ---
+
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            self._report()
+
+    def _report(self) -> None:
+        for line in summary_lines(dict(self.records_by_stream), self.client.stats):
+            logger.info("Summary: %s", line)
+        snapshot = self.client.governor.snapshot()
+        if snapshot["limit"] is None:
+            logger.info("Rate limit: the API sent no x-rate-limit headers")
+        else:
+            logger.info(
+                "Rate limit: %s requests per %gs window, our cap %s; paced %d times, %.1fs in all",
+                snapshot["limit"], snapshot["window_seconds"] or 0, snapshot["cap"],
+                snapshot["waits"], snapshot["wait_seconds"],
+            )
+        for line in self.coercion_report.lines():
+            logger.warning("Data note: %s", line)
+        for message in self.skipped_streams.values():
+            logger.warning("Skipped: %s", message)
+
+    # --- clean errors on the command line ---
+
+    @classmethod
+    def get_singer_command(cls):  # noqa: ANN206
+        command = super().get_singer_command()
+        command.excepthook = _excepthook  # one clear line, not a traceback, for our errors
+        return command
+
+
+def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: t.Any) -> None:
+    log = logging.getLogger("tap-ontraport")
+    if isinstance(exc, OntraportError):
+        for line in str(exc).splitlines():
+            log.error("%s", line)
+        return
+    if isinstance(exc, ConfigValidationError):
+        for error in exc.errors or [str(exc)]:
+            log.error("Setting problem: %s", _explain_schema_error(error))
+        return
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    log.error("%s", exc.args[0] if exc.args else exc_type.__name__, exc_info=(exc_type, exc, tb))
+
+
+def _explain_schema_error(error: str) -> str:
+    if "is a required property" in error:
+        name = error.split("'")[1] if "'" in error else error
+        return f"`{name}` is required: set it in the config or as TAP_ONTRAPORT_{name.upper()}."
+    return error
+
+
+def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Every problem with the settings, one sentence each (checked before any request)."""
+    problems = []
+    for name in ("app_id", "api_key"):
+        value = config.get(name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"`{name}` is empty: set it in the config or as TAP_ONTRAPORT_{name.upper()}.")
+    api_url = config.get("api_url", DEFAULT_API_URL)
+    parsed = urlparse(str(api_url))
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        problems.append(f"`api_url` must be an http(s) URL such as {DEFAULT_API_URL}, got {api_url!r}.")
+    start_date = config.get("start_date")
+    if start_date not in (None, ""):
+        try:
+            dt.datetime.fromisoformat(str(start_date).replace("Z", "+00:00"))
+        except ValueError:
+            problems.append(
+                f"`start_date` must be an ISO 8601 date such as 2024-01-31 or 2024-01-31T00:00:00Z, "
+                f"got {start_date!r}."
+            )
+    for name, (lowest, highest) in NUMERIC_LIMITS.items():
+        value = config.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f"`{name}` must be a number between {lowest:g} and {highest:g}, got {value!r}.")
+        elif not lowest <= value <= highest:
+            problems.append(f"`{name}` must be between {lowest:g} and {highest:g}, got {value!r}.")
+    return problems
+
+
+def _as_int(value: t.Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1
+
+
+def _renamed(object_type: ObjectType, stream_name: str) -> ObjectType:
+    return replace(object_type, stream_name=stream_name)
+
+
+if __name__ == "__main__":
+    TapOntraport.cli()

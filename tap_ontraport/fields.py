@@ -258,17 +258,40 @@ def field_from_meta(name: str, raw: Mapping[str, Any]) -> FieldSpec:
     )
 
 
+def label_columns(fields: Iterable[FieldSpec]) -> dict[str, str]:
+    """Column that carries the labels of each drop/list field: `<field>_label(s)`.
+
+    Should the account already have a field of that name, the companion takes a double
+    underscore instead, so no column is ever overwritten.
+    """
+    specs = list(fields)
+    taken = {spec.name for spec in specs}
+    columns: dict[str, str] = {}
+    for spec in specs:
+        if not spec.has_labels:
+            continue
+        suffix = LABEL_SUFFIX if spec.ontraport_type == "drop" else LABELS_SUFFIX
+        column = spec.name + suffix
+        while column in taken:
+            column = spec.name + "_" + column[len(spec.name):]
+        taken.add(column)
+        columns[spec.name] = column
+    return columns
+
+
 def build_schema(primary_key: str, fields: Iterable[FieldSpec]) -> dict:
     """The stream's JSON Schema: the key, every field by its type, label companions."""
+    specs = list(fields)
+    companions = label_columns(specs)
     properties: dict[str, dict] = {primary_key: dict(PRIMARY_KEY_SCHEMA)}
-    for spec in fields:
+    for spec in specs:
         if spec.name == primary_key:
             continue
         properties[spec.name] = schema_for_type(spec.ontraport_type)
         if spec.ontraport_type == "drop":
-            properties[spec.name + LABEL_SUFFIX] = dict(_NULLABLE_STRING)
+            properties[companions[spec.name]] = dict(_NULLABLE_STRING)
         elif spec.ontraport_type == "list":
-            properties[spec.name + LABELS_SUFFIX] = {
+            properties[companions[spec.name]] = {
                 "type": ["array", "null"], "items": {"type": ["string", "null"]}
             }
     return {"type": "object", "properties": properties, "required": [primary_key]}
@@ -348,6 +371,8 @@ class RecordCoercer:
     ) -> None:
         self.stream_name = stream_name
         self.report = report
+        fields = list(fields)
+        self._label_columns = label_columns(fields)
         self._plan: dict[str, tuple[Callable[[Any], Any], FieldSpec]] = {
             primary_key: (to_integer, FieldSpec(primary_key, "parent"))
         }
@@ -384,7 +409,7 @@ class RecordCoercer:
                 label = spec.options.get(value)
                 if label is None and spec.options:
                     self.report.count_unmatched_option(self.stream_name, spec.name)
-            record[spec.name + LABEL_SUFFIX] = label
+            record[self._label_columns[spec.name]] = label
         else:
             labels = None
             if value is not None:
@@ -394,4 +419,4 @@ class RecordCoercer:
                     if label is None:
                         self.report.count_unmatched_option(self.stream_name, spec.name)
                     labels.append(label)
-            record[spec.name + LABELS_SUFFIX] = labels
+            record[self._label_columns[spec.name]] = labels

@@ -180,3 +180,12 @@ def test_bad_values_become_null_and_are_counted_never_dropped():
     assert "things.dlm: 1 value(s) could not be read as timestamp" in lines
     assert "things.surprise: field sent by the API but not described by its meta" in lines
     assert "things.pause: 1 option id(s) not among the field's options" in lines
+
+
+def test_label_column_never_overwrites_a_real_field():
+    fields = [FieldSpec("status", "drop", options={"1": "On"}), FieldSpec("status_label", "text")]
+    schema = build_schema("id", fields)
+    assert set(schema["properties"]) == {"id", "status", "status_label", "status__label"}
+    record = RecordCoercer("s", "id", fields, CoercionReport()).coerce(
+        {"id": "1", "status": "1", "status_label": "typed by a user"})
+    assert record == {"id": 1, "status": "1", "status__label": "On", "status_label": "typed by a user"}

@@ -1,0 +1,57 @@
+"""Fixtures for tests that run the tap against the sandbox over real sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_ontraport.sandbox import Sandbox
+from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tests.singer_output import SingerOutput, run_tap
+
+# Behaviour tests are about correctness, not pacing: a limit high enough never to bind,
+# but present, so the governor still reads real headers on every answer.
+FAST_LIMIT = 100_000
+
+
+def sandbox_config(sandbox: Sandbox, **settings) -> dict:
+    config = {
+        "app_id": sandbox.app_id if hasattr(sandbox, "app_id") else "sandbox",
+        "api_key": sandbox.api_key if hasattr(sandbox, "api_key") else "sandbox",
+        "api_url": sandbox.url,
+        "progress_interval_seconds": 0,
+    }
+    config.update(settings)
+    return config
+
+
+@pytest.fixture
+def make_sandbox():
+    """Start sandboxes (stopped at the end of the test); meta caches start empty."""
+    started: list[Sandbox] = []
+
+    def start(**options) -> Sandbox:
+        options.setdefault("rate_limit", FAST_LIMIT)
+        sandbox = Sandbox(**options).start()
+        started.append(sandbox)
+        clear_meta_cache()
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()
+    clear_meta_cache()
+
+
+@pytest.fixture(scope="module")
+def default_sandbox():
+    """The default account, untouched by the tests that use it."""
+    sandbox = Sandbox(rate_limit=FAST_LIMIT).start()
+    clear_meta_cache()
+    yield sandbox
+    sandbox.stop()
+    clear_meta_cache()
+
+
+def sync(sandbox: Sandbox, state: dict | None = None, catalog: dict | None = None, **settings) -> SingerOutput:
+    """One in-process run of the tap against `sandbox`, every stream selected."""
+    return run_tap(TapOntraport, sandbox_config(sandbox, **settings), state=state, catalog=catalog)

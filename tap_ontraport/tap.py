@@ -227,6 +227,19 @@ class TapOntraport(Tap):
         for message in self.skipped_streams.values():
             logger.warning("Skipped: %s", message)
 
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:
+        """SIGTERM/SIGINT: the SDK writes the last STATE; we then exit non-zero (128+signal).
+
+        The run did not finish, so a scheduler must not report it as a success; the STATE
+        just written lets the next run resume where this one stopped.
+        """
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            pass
+        logger.warning("Stopped by signal %d; the next run resumes from the last STATE.", signum)
+        sys.exit(128 + signum)
+
     # --- clean errors on the command line ---
 
     @classmethod

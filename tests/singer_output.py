@@ -55,3 +55,13 @@ def run_tap(tap_class, config: dict, state: dict | None = None, catalog: dict | 
                 stream.selected = True
         tap.sync_all()
     return SingerOutput.parse(buffer.getvalue())
+
+
+def select_only(catalog: dict, stream_names: set[str] | list[str]) -> dict:
+    """The catalog with exactly `stream_names` selected (all their fields)."""
+    wanted = set(stream_names)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+    return catalog

@@ -52,6 +52,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a hung request never keeps the process (or stop()) waiting
     sandbox: "Sandbox"
 
+    def handle_error(self, request, client_address) -> None:
+        # A client that hangs up mid-request (a killed tap, a timeout) is not a server error.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server

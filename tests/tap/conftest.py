@@ -6,7 +6,7 @@ import pytest
 
 from tap_ontraport.sandbox import Sandbox
 from tap_ontraport.tap import TapOntraport, clear_meta_cache
-from tests.singer_output import SingerOutput, run_tap
+from tests.singer_output import SingerOutput, run_tap, select_only
 
 # Behaviour tests are about correctness, not pacing: a limit high enough never to bind,
 # but present, so the governor still reads real headers on every answer.
@@ -15,8 +15,8 @@ FAST_LIMIT = 100_000
 
 def sandbox_config(sandbox: Sandbox, **settings) -> dict:
     config = {
-        "app_id": sandbox.app_id if hasattr(sandbox, "app_id") else "sandbox",
-        "api_key": sandbox.api_key if hasattr(sandbox, "api_key") else "sandbox",
+        "app_id": sandbox.app_id,
+        "api_key": sandbox.api_key,
         "api_url": sandbox.url,
         "progress_interval_seconds": 0,
     }
@@ -55,3 +55,14 @@ def default_sandbox():
 def sync(sandbox: Sandbox, state: dict | None = None, catalog: dict | None = None, **settings) -> SingerOutput:
     """One in-process run of the tap against `sandbox`, every stream selected."""
     return run_tap(TapOntraport, sandbox_config(sandbox, **settings), state=state, catalog=catalog)
+
+
+def catalog_for(sandbox: Sandbox, *stream_names: str, **settings) -> dict:
+    """A catalog of the sandbox's account with only `stream_names` selected."""
+    tap = TapOntraport(config=sandbox_config(sandbox, **settings))
+    return select_only(tap.catalog_dict, stream_names)
+
+
+def requests_to(sandbox: Sandbox, path_suffix: str, since: int = 0) -> list:
+    """Request log entries (after the first `since`) whose path ends with `path_suffix`."""
+    return [entry for entry in sandbox.counters.log[since:] if entry.path.endswith(path_suffix)]

@@ -1,0 +1,5 @@
+"""`python -m tap_ontraport` runs the tap."""
+
+from tap_ontraport.tap import TapOntraport
+
+TapOntraport.cli()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -81,6 +81,8 @@ def to_text(value: Any) -> Any:
 
 
 def to_integer(value: Any) -> Any:
+    if type(value) is str and value.isdigit():  # the usual case: "8"
+        return int(value)
     if _is_empty(value):
         return None
     if isinstance(value, bool):
@@ -97,14 +99,25 @@ def to_integer(value: Any) -> Any:
 
 
 def to_number(value: Any) -> Any:
+    if type(value) is str and value:
+        try:
+            number = Decimal(value)  # the usual case: "12.50"
+        except InvalidOperation:
+            return _loose_number(value)
+        return number if number.is_finite() else INVALID
     if _is_empty(value):
         return None
     if isinstance(value, bool):
         return INVALID
     if isinstance(value, int):
         return value
+    return _loose_number(str(value))
+
+
+def _loose_number(text: str) -> Any:
+    """' 1,250.75 ' and the like; anything else is not a number."""
     try:
-        number = Decimal(str(value).strip().replace(",", ""))
+        number = Decimal(text.strip().replace(",", ""))
     except InvalidOperation:
         return INVALID
     return number if number.is_finite() else INVALID
@@ -129,6 +142,8 @@ def to_boolean(value: Any) -> Any:
     return INVALID
 
 
+_RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # Timestamps outside this range are garbage rather than dates (year 1000 .. 9999).
 _MIN_EPOCH = -30_610_224_000
 _MAX_EPOCH = 253_402_300_799
@@ -136,6 +151,9 @@ _MAX_EPOCH = 253_402_300_799
 
 def to_datetime(value: Any) -> Any:
     """Unix seconds (string or number) -> RFC 3339 UTC; "0", "", null -> null."""
+    if type(value) is str and value.isdigit() and 0 < len(value) <= 11:  # the usual case
+        seconds = int(value)
+        return time.strftime(_RFC3339, time.gmtime(seconds)) if seconds else None
     if _is_empty(value):
         return None
     if isinstance(value, bool):
@@ -155,7 +173,7 @@ def to_datetime(value: Any) -> Any:
         return None
     if not _MIN_EPOCH <= seconds <= _MAX_EPOCH:
         return INVALID
-    moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=seconds)
+    moment = _EPOCH + dt.timedelta(seconds=seconds)
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -300,12 +318,12 @@ def build_schema(primary_key: str, fields: Iterable[FieldSpec]) -> dict:
 class CoercionReport:
     """Run-wide counts of values that could not be coerced and of unknown fields.
 
-    Shared by every stream of a run (streams may page from several threads), reported
-    once at the end of the run instead of a warning per value.
+    Shared by every stream of a run and reported once at the end of the run instead of a
+    warning per value. Records are coerced in the main thread only (worker threads just
+    fetch pages), so the counters need no lock.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self.invalid_values: Counter[tuple[str, str, str]] = Counter()  # (stream, field, type)
         self.invalid_examples: dict[tuple[str, str, str], str] = {}
         self.unknown_fields: Counter[tuple[str, str]] = Counter()  # (stream, field)
@@ -314,22 +332,18 @@ class CoercionReport:
 
     def count_invalid(self, stream: str, field_name: str, ontraport_type: str, raw: Any) -> None:
         key = (stream, field_name, ontraport_type)
-        with self._lock:
-            self.invalid_values[key] += 1
-            # A short, type-revealing example: enough to debug, too short to leak a record.
-            self.invalid_examples.setdefault(key, repr(raw)[:40])
+        self.invalid_values[key] += 1
+        # A short, type-revealing example: enough to debug, too short to leak a record.
+        self.invalid_examples.setdefault(key, repr(raw)[:40])
 
     def count_unknown_field(self, stream: str, field_name: str) -> None:
-        with self._lock:
-            self.unknown_fields[(stream, field_name)] += 1
+        self.unknown_fields[(stream, field_name)] += 1
 
     def count_unmatched_option(self, stream: str, field_name: str) -> None:
-        with self._lock:
-            self.unmatched_options[(stream, field_name)] += 1
+        self.unmatched_options[(stream, field_name)] += 1
 
     def note_unknown_type(self, stream: str, field_name: str, ontraport_type: str) -> None:
-        with self._lock:
-            self.unknown_types.add((stream, field_name, ontraport_type))
+        self.unknown_types.add((stream, field_name, ontraport_type))
 
     def lines(self) -> list[str]:
         """One human line per (stream, field) problem, for the end-of-run report."""
@@ -358,8 +372,9 @@ class CoercionReport:
 class RecordCoercer:
     """Turns one raw API record of a stream into a typed record of its schema.
 
-    Built once per stream from its FieldSpecs: a flat table of (field, coercer) so the
-    per-record work is one dictionary pass.
+    Built once per stream from its FieldSpecs: a flat table of field -> (coercer, spec,
+    label column) so the per-record work is one dictionary pass. Text, the commonest
+    type, is passed through without a call when it already is a string.
     """
 
     def __init__(
@@ -372,17 +387,16 @@ class RecordCoercer:
         self.stream_name = stream_name
         self.report = report
         fields = list(fields)
-        self._label_columns = label_columns(fields)
-        self._plan: dict[str, tuple[Callable[[Any], Any], FieldSpec]] = {
-            primary_key: (to_integer, FieldSpec(primary_key, "parent"))
+        companions = label_columns(fields)
+        self._plan: dict[str, tuple[Callable[[Any], Any], FieldSpec, str | None]] = {
+            primary_key: (to_integer, FieldSpec(primary_key, "parent"), None)
         }
         for spec in fields:
             if spec.name == primary_key:
                 continue
             if not is_known_type(spec.ontraport_type):
                 report.note_unknown_type(stream_name, spec.name, spec.ontraport_type)
-            self._plan[spec.name] = (coercer_for_type(spec.ontraport_type), spec)
-        self._columns = tuple(self._plan)
+            self._plan[spec.name] = (coercer_for_type(spec.ontraport_type), spec, companions.get(spec.name))
 
     def coerce(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = {}
@@ -392,31 +406,34 @@ class RecordCoercer:
             if step is None:
                 self.report.count_unknown_field(self.stream_name, name)
                 continue
-            coerce, spec = step
+            coerce, spec, label_column = step
+            if coerce is to_text and label_column is None and type(value) is str:
+                record[name] = value
+                continue
             result = coerce(value)
             if result is INVALID:
                 self.report.count_invalid(self.stream_name, name, spec.ontraport_type, value)
                 result = None
             record[name] = result
-            if spec.has_labels:
-                self._add_labels(record, spec, result)
+            if label_column is not None:
+                record[label_column] = self._labels(spec, result)
         return record
 
-    def _add_labels(self, record: dict[str, Any], spec: FieldSpec, value: Any) -> None:
+    def _labels(self, spec: FieldSpec, value: Any) -> Any:
+        """The label(s) of a drop (one option id) or list (several) field's value."""
         if spec.ontraport_type == "drop":
-            label = None
-            if value not in (None, ""):
-                label = spec.options.get(value)
-                if label is None and spec.options:
-                    self.report.count_unmatched_option(self.stream_name, spec.name)
-            record[self._label_columns[spec.name]] = label
-        else:
-            labels = None
-            if value is not None:
-                labels = []
-                for option_id in value:
-                    label = spec.options.get(option_id)
-                    if label is None:
-                        self.report.count_unmatched_option(self.stream_name, spec.name)
-                    labels.append(label)
-            record[self._label_columns[spec.name]] = labels
+            if value in (None, ""):
+                return None
+            label = spec.options.get(value)
+            if label is None and spec.options:
+                self.report.count_unmatched_option(self.stream_name, spec.name)
+            return label
+        if value is None:
+            return None
+        labels = []
+        for option_id in value:
+            label = spec.options.get(option_id)
+            if label is None:
+                self.report.count_unmatched_option(self.stream_name, spec.name)
+            labels.append(label)
+        return labels

@@ -206,7 +206,7 @@ class RateGovernor:
                 self._headers_seen = True
                 self._rtts.append(now - ticket.sent_at)
             if parsed is not None:
-                self._learn(ticket, parsed, now)
+                self._learn(ticket, parsed, now, refused=status == 429)
             if self._penalty and self.window and now - self._penalty_since > self.window:
                 self._penalty -= 1
                 self._penalty_since = now
@@ -220,15 +220,16 @@ class RateGovernor:
             self._cond.notify_all()
         return wait
 
-    def _learn(self, ticket: Ticket, headers: RateHeaders, now: float) -> None:
+    def _learn(self, ticket: Ticket, headers: RateHeaders, now: float, *, refused: bool) -> None:
         self.limit = headers.limit
         if headers.reset > 0:
             self.window = max(self.window or 0.0, float(math.ceil(headers.reset)))
         if headers.remaining <= 0:
             self._full_until = max(self._full_until, now + headers.reset)
-        if self.window:
+        if self.window and not refused:
             # Everything counted in Ontraport's window that isn't ours belongs to another
-            # tool on the same account; leave that much room. (A 429 is not counted.)
+            # tool on the same account; leave that much room. A 429's headers only say
+            # the window was full at that instant, which the pause already handles.
             ours = self._count_counted(ticket.sent_at - self.window, ticket.sent_at)
             used = headers.limit - headers.remaining
             self._others.append(max(0, used - ours))

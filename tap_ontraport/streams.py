@@ -231,7 +231,7 @@ class OntraportStream(RESTStream[PageToken]):
             )
             message = f"Skipping stream '{self.name}' (objectID {self.object_type.object_id}): {exc}; {why}."
             logger.warning("%s", message)
-            self._tap_ref.skipped_streams[self.name] = message
+            self._tap_ref.skipped_streams[self.name] = f"skipped (HTTP {exc.status})"
 
     def _run(self, state: dict, context: dict | None) -> t.Iterator[dict]:
         run = state.get("run")

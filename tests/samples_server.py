@@ -42,8 +42,16 @@ OBJECTS = {"10000": lambda: load("custom_objects.list.json")}
 
 
 class SamplesServer:
-    def __init__(self) -> None:
+    """Serves the samples; `extra_objects` adds objects to meta, `statuses` fixes answers.
+
+    `statuses` maps a path (e.g. "/1/Offers") to (HTTP status, body) for error tests.
+    """
+
+    def __init__(self, extra_objects: dict[str, str] | None = None,
+                 statuses: dict[str, tuple[int, str]] | None = None) -> None:
         self.requests: list[tuple[str, dict]] = []
+        self.extra_objects = extra_objects or {}
+        self.statuses = statuses or {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,7 +62,19 @@ class SamplesServer:
                 url = urlparse(self.path)
                 params = {k: v[0] for k, v in parse_qs(url.query).items()}
                 server.requests.append((url.path, params))
-                if url.path == "/1/objects" and params.get("objectID") in OBJECTS:
+                if url.path in server.statuses:
+                    status, text = server.statuses[url.path]
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(text.encode())))
+                    self.end_headers()
+                    self.wfile.write(text.encode())
+                    return
+                if url.path == "/1/objects/meta":
+                    meta = merged_meta()
+                    for object_id, name in server.extra_objects.items():
+                        meta["data"][object_id] = {"name": name, "fields": {}}
+                    answer = lambda: meta  # noqa: E731
+                elif url.path == "/1/objects" and params.get("objectID") in OBJECTS:
                     answer = OBJECTS[params["objectID"]]
                 else:
                     answer = ROUTES.get(url.path)

@@ -17,6 +17,7 @@ class SingerOutput:
     states: list[dict] = field(default_factory=list)
     activate_versions: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     messages: list[dict] = field(default_factory=list)
+    tap: object = None  # the tap that produced it, when run in-process
 
     @property
     def state(self) -> dict | None:
@@ -47,14 +48,17 @@ class SingerOutput:
 
 def run_tap(tap_class, config: dict, state: dict | None = None, catalog: dict | None = None) -> SingerOutput:
     """Sync every stream (all selected unless a catalog says otherwise) and parse stdout."""
-    buffer = io.StringIO()
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # the writer uses stdout.buffer
     with redirect_stdout(buffer):
         tap = tap_class(config=config, state=state, catalog=catalog)
         if catalog is None:
             for stream in tap.streams.values():
                 stream.selected = True
         tap.sync_all()
-    return SingerOutput.parse(buffer.getvalue())
+    buffer.flush()
+    output = SingerOutput.parse(buffer.buffer.getvalue().decode("utf-8"))
+    output.tap = tap
+    return output
 
 
 def select_only(catalog: dict, stream_names: set[str] | list[str]) -> dict:

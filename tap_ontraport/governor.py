@@ -35,6 +35,8 @@ RESET_HEADER = "x-rate-limit-reset"
 
 #: How many recent round trips the network margin is computed from.
 _RTT_SAMPLES = 20
+#: A burst may use at most this fraction (1/n) of the cap at once.
+_BURST_DIVISOR = 10
 #: How many recent estimates of other tools' usage are kept (their median is used).
 _OTHERS_SAMPLES = 5
 
@@ -107,14 +109,17 @@ class RateGovernor:
 
     @property
     def margin(self) -> float:
-        """Seconds between our send time and Ontraport's count of the request, at most.
+        """Seconds by which Ontraport's count of a request may lag our send time, at most.
 
-        A round trip bounds the one-way delay; the slowest recent one is used, capped so
-        that a slow outlier cannot waste more than a tenth of the window.
+        A constant delay only shifts Ontraport's window against ours; what can push one
+        request too many into its window is how much the delay varies. That is bounded by
+        the spread of recent round trips (plus a little), capped at a tenth of the window
+        so one slow outlier cannot waste much of the budget.
         """
-        slowest = max(self._rtts, default=0.5)
-        cap = (self.window or 10.0) / 10
-        return min(max(slowest, 0.05), cap)
+        if len(self._rtts) < 2:
+            return min(0.5, (self.window or 10.0) / 10)
+        spread = max(self._rtts) - min(self._rtts)
+        return min(spread + 0.1, (self.window or 10.0) / 10)
 
     @property
     def cap(self) -> int | None:
@@ -122,8 +127,9 @@ class RateGovernor:
         if self.limit is None:
             return None
         others = sorted(self._others)[len(self._others) // 2] if self._others else 0
-        # Other tools send in bursts: keep their typical swing (about its square root) free too.
-        room = self.limit - others - math.ceil(math.sqrt(others))
+        # Other tools send in bursts: keep their typical swing (about its square root) free
+        # too, and always one request more, so that "remaining 0" means someone else.
+        room = self.limit - others - math.ceil(math.sqrt(others)) - 1
         return max(1, min(math.floor(self.limit * self.share), room) - self._penalty)
 
     def _count_since(self, start: float) -> int:
@@ -139,16 +145,26 @@ class RateGovernor:
         ready = max(now, self._full_until)
         if not self._headers_seen and self._in_flight:
             return math.inf  # learn the budget from the first answer before sending more
+        for count, period in self._limits():
+            if self._count_since(now - period) >= count:
+                ready = max(ready, self._sent[-count] + period)
+        return ready
+
+    def _limits(self) -> list[tuple[int, float]]:
+        """Each rule as (at most `count` of our requests, in any `period` seconds)."""
+        limits: list[tuple[int, float]] = []
         cap, window = self.cap, self.window
         if cap is not None and window is not None:
             span = window + self.margin
-            if self._count_since(now - span) >= cap:
-                ready = max(ready, self._sent[-cap] + span)
-        per_minute = self.max_requests_per_minute
-        if per_minute:
-            if self._count_since(now - 60.0) >= per_minute:
-                ready = max(ready, self._sent[-per_minute] + 60.0)
-        return ready
+            limits.append((cap, span))
+            # Spread the cap over the window, allowing short bursts of a tenth of it, so
+            # other tools on the account never find the window used up all at once.
+            burst = max(2, math.ceil(cap / _BURST_DIVISOR))
+            if burst < cap:
+                limits.append((burst, span * burst / cap))
+        if self.max_requests_per_minute:
+            limits.append((self.max_requests_per_minute, 60.0))
+        return limits
 
     # --- the calls every request makes ---
 

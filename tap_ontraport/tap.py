@@ -237,7 +237,7 @@ class TapOntraport(Tap):
             logger.info("Rate limit: the API sent no x-rate-limit headers")
         else:
             logger.info(
-                "Rate limit: %s requests per %gs window, our cap %s; paced %d times, %.1fs in all",
+                "Rate limit: %s requests per %gs window, our cap %s; requests held for the budget %d times (%.1fs summed over parallel requests)",
                 snapshot["limit"], snapshot["window_seconds"] or 0, snapshot["cap"],
                 snapshot["waits"], snapshot["wait_seconds"],
             )

@@ -28,6 +28,7 @@ class SlidingWindowServer:
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window
         self.log: deque[float] = deque()
+        self.all_times: list[float] = []
         self.served = 0
         self.rejected = 0
         self.ours_rejected = 0
@@ -40,6 +41,7 @@ class SlidingWindowServer:
             status = 429
         else:
             self.log.append(now)
+            self.all_times.append(now)
             self.served += 1
             status = 200
         reset = math.ceil(self.log[0] + self.window - now) if self.log else self.window
@@ -125,6 +127,14 @@ def test_max_requests_per_minute_is_a_hard_ceiling():
     assert server.served >= 3 * 90 - 5
 
 
+def test_requests_are_spread_over_the_window_not_sent_in_one_burst():
+    for share in (1.0, 0.5):
+        server, _ = simulate(limit=60, window=10, latency=0.45, jitter=0.1, workers=4, duration=120, share=share)
+        times = server.all_times
+        busiest_second = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+        assert busiest_second <= 60 * share / 10 + 2, (share, busiest_second)
+
+
 def test_other_integrations_on_the_account_are_left_room():
     # another tool sends ~1 request/s (10 per window); we must adapt, not collide
     for seed in (1, 2, 3):
@@ -141,8 +151,11 @@ def test_first_answer_teaches_the_budget_before_more_requests_go():
     first = governor.try_acquire()
     assert first is not None
     assert governor.try_acquire() is None  # nothing known yet: one request at a time
-    governor.observe(first, {"x-rate-limit-limit": "3", "x-rate-limit-remaining": "2", "x-rate-limit-reset": "10"}, 200)
+    governor.observe(first, {"x-rate-limit-limit": "4", "x-rate-limit-remaining": "3", "x-rate-limit-reset": "10"}, 200)
+    assert governor.cap == 3  # one request of the limit always stays free
     assert governor.try_acquire() is not None
+    assert governor.try_acquire() is None  # the third is spread over the window, not sent at once
+    clock.now = 7.1
     assert governor.try_acquire() is not None
     assert governor.try_acquire() is None  # 3 per window, all used
     clock.now = 10.6

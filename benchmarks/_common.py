@@ -31,7 +31,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent

@@ -73,13 +73,24 @@ class ApiResponse:
 
 @dataclass
 class RequestStats:
-    """What one stream's (or discovery's) requests cost; summed up at the end of the run."""
+    """What one stream's (or discovery's) requests cost; summed up at the end of the run.
+
+    Several page threads of one stream update it at once, hence `add`.
+    """
 
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0  # 429s received
     wait_seconds: float = 0.0  # time spent in backoff and 429 waits
     faults: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, *, fault: str | None = None, **amounts: float) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
+            if fault is not None:
+                self.faults[fault] += 1
 
 
 class _TransientFault(Exception):
@@ -165,7 +176,7 @@ class OntraportClient:
             except _TransientFault as fault:
                 if fault.status == 429:
                     wait = fault.wait
-                    stats.rate_limited += 1
+                    stats.add(rate_limited=1)
                     rate_limit_waited += wait
                     if rate_limit_waited > self.max_rate_limit_wait_seconds:
                         raise self._exhausted(label, path, params, fault, "waiting for the rate limit") from None
@@ -173,10 +184,10 @@ class OntraportClient:
                     self._sleep(wait, stats)
                     continue
                 failures += 1
-                stats.faults[fault.reason] += 1
+                stats.add(fault=fault.reason)
                 if failures > self.max_retries:
                     raise self._exhausted(label, path, params, fault, f"{self.max_retries} retries") from None
-                stats.retries += 1
+                stats.add(retries=1)
                 delay = next(delays)
                 delay = delay / 2 + random.uniform(0, delay / 2)  # jitter; keeps half the step
                 logger.warning(
@@ -188,7 +199,7 @@ class OntraportClient:
             return answer
 
     def _sleep(self, seconds: float, stats: RequestStats) -> None:
-        stats.wait_seconds += seconds
+        stats.add(wait_seconds=seconds)
         time.sleep(seconds)
 
     def _log_wait_once(self, label: str, kind: str, message: str) -> None:
@@ -210,7 +221,7 @@ class OntraportClient:
 
     def _attempt(self, path: str, params: Mapping[str, Any] | None, ticket, stats: RequestStats) -> ApiResponse:
         url = self.url_for(path)
-        stats.requests += 1
+        stats.add(requests=1)
         try:
             response = self.session.get(url, params=params, timeout=self.request_timeout)
         except requests.exceptions.Timeout:

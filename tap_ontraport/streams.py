@@ -24,7 +24,6 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 from tap_ontraport.client import ApiResponse
 from tap_ontraport.errors import ObjectUnavailableError
 from tap_ontraport.fields import (
-    INVALID,
     FieldSpec,
     RecordCoercer,
     build_schema,
@@ -506,6 +505,3 @@ class FieldsStream(Stream):
         if self.config.get("activate_version", True):
             self._write_activate_version_message(version)
 
-
-# Keep INVALID importable from here for tests that check coercion through a stream.
-__all__ = ["INVALID", "FieldsStream", "KeysetPaginator", "OntraportStream", "PageToken"]

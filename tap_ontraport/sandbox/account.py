@@ -16,7 +16,8 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 from .catalog import ACCOUNT_OBJECTS, EPOCH_END, EPOCH_START, ODD_SHARE, ODD_VALUES, FieldSpec, ObjectSpec
 from .generate import GENERATORS, Context, Dice, as_json_number, mix64, name_salt
@@ -279,7 +280,7 @@ class ObjectStore:
             self._storage = sorted(self.ids, key=lambda i: (i not in initial, mix64(salt ^ i) if i in initial else i))
         return self._storage
 
-    def matches(self, params: CollectionParams, rng: random.Random) -> "Matches":
+    def matches(self, params: CollectionParams, rng: random.Random) -> Matches:
         return Matches(self, params, rng)
 
 

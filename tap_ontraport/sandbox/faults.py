@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from .generate import Dice
 
@@ -47,7 +47,7 @@ class Fault:
             raise ValueError("fault probability must be within 0..1")
 
     @classmethod
-    def parse(cls, text: str) -> "Fault":
+    def parse(cls, text: str) -> Fault:
         """KIND[:opt=value[,opt=value...]]; opts probability|p, at (1-5|7|9), every, count,
         path, reset (seconds, 429), hang (seconds). E.g. ``429:at=10-19,reset=2``."""
         kind, _, rest = text.strip().partition(":")

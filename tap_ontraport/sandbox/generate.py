@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import unicodedata
 import zlib
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .catalog import EPOCH_END, EPOCH_START, NUMBER_RANGES, FieldSpec
 
@@ -42,7 +43,7 @@ class Dice:
         self.state = state
 
     @classmethod
-    def derived(cls, state: int, key: int) -> "Dice":
+    def derived(cls, state: int, key: int) -> Dice:
         """Dice(*keys, key) for a state already folded from keys (saves re-hashing them)."""
         dice = cls.__new__(cls)
         dice.state = mix64(state ^ (key & _M64))
@@ -175,12 +176,12 @@ def _phone(dice: Dice) -> str:
                                   dice.between(0, 9999))
 
 
-def _timestamp(dice: Dice, ctx: "Context") -> str:
+def _timestamp(dice: Dice, ctx: Context) -> str:
     low = ctx.date if ctx.date else EPOCH_START
     return str(dice.between(min(low, EPOCH_END), EPOCH_END))
 
 
-def _fulldate(dice: Dice, field: FieldSpec, ctx: "Context") -> str:
+def _fulldate(dice: Dice, field: FieldSpec, ctx: Context) -> str:
     if field.name == "birthday" or field.alias.lower().endswith("birthday"):
         stamp = dice.between(-631152000, 1136073600)  # born 1950 .. 2006
     else:
@@ -223,7 +224,7 @@ def _list(dice: Dice, field: FieldSpec) -> str:
     return _id_list(chosen)
 
 
-def _subscription(dice: Dice, field: FieldSpec, ctx: "Context") -> str:
+def _subscription(dice: Dice, field: FieldSpec, ctx: Context) -> str:
     target = field.subscription_object
     ids = {ctx.pick_id(target, dice) for _ in range(dice.between(0, 4))} if target is not None else set()
     ids.discard(None)
@@ -232,7 +233,7 @@ def _subscription(dice: Dice, field: FieldSpec, ctx: "Context") -> str:
     return _id_list(sorted(ids, key=int))
 
 
-def _parent(dice: Dice, field: FieldSpec, ctx: "Context") -> str:
+def _parent(dice: Dice, field: FieldSpec, ctx: Context) -> str:
     if field.parent_object is not None:
         picked = ctx.pick_id(field.parent_object, dice)
         if picked is not None:

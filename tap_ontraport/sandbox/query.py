@@ -12,7 +12,8 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Iterable
+from typing import Any
+from collections.abc import Callable, Collection, Iterable
 
 MAX_RANGE = 50  # default and maximum page size
 OPERATORS = ("=", "<>", ">", "<", ">=", "<=", "IN", "NOT IN", "IS", "LIKE")

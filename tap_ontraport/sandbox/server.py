@@ -17,7 +17,8 @@ import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .account import Account
@@ -50,7 +51,7 @@ def redact(params: dict[str, str]) -> dict[str, str]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a hung request never keeps the process (or stop()) waiting
-    sandbox: "Sandbox"
+    sandbox: Sandbox
 
     def handle_error(self, request, client_address) -> None:
         # A client that hangs up mid-request (a killed tap, a timeout) is not a server error.
@@ -142,7 +143,7 @@ class Sandbox:
         self._latency = (float(latency), float(jitter))
         self._latency_rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._hooks: list[Callable[["Sandbox", CollectionRequest], None]] = []
+        self._hooks: list[Callable[[Sandbox, CollectionRequest], None]] = []
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -150,7 +151,7 @@ class Sandbox:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         if self._server is not None:
             return self
         self._stopping.clear()
@@ -180,7 +181,7 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -192,7 +193,7 @@ class Sandbox:
 
     # -- runtime settings ---------------------------------------------------------------------------
 
-    def after_collection(self, hook: Callable[["Sandbox", CollectionRequest], None] | None) -> None:
+    def after_collection(self, hook: Callable[[Sandbox, CollectionRequest], None] | None) -> None:
         """Call hook(sandbox, request) after each collection read is computed, before it is
         sent (several hooks allowed); None clears them."""
         with self._lock:

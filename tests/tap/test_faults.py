@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tap_ontraport.sandbox import Fault, Sandbox
+from tap_ontraport.sandbox import Fault
 from tests.samples_server import SamplesServer
 from tests.singer_output import SingerOutput
 from tests.tap.conftest import FAST_LIMIT, catalog_for, sandbox_config, sync

@@ -35,8 +35,6 @@ RESET_HEADER = "x-rate-limit-reset"
 
 #: How many recent round trips the network margin is computed from.
 _RTT_SAMPLES = 20
-#: A burst may use at most this fraction (1/n) of the cap at once.
-_BURST_DIVISOR = 10
 #: How many recent estimates of other tools' usage are kept (their median is used).
 _OTHERS_SAMPLES = 5
 
@@ -155,13 +153,10 @@ class RateGovernor:
         limits: list[tuple[int, float]] = []
         cap, window = self.cap, self.window
         if cap is not None and window is not None:
-            span = window + self.margin
-            limits.append((cap, span))
-            # Spread the cap over the window, allowing short bursts of a tenth of it, so
-            # other tools on the account never find the window used up all at once.
-            burst = max(2, math.ceil(cap / _BURST_DIVISOR))
-            if burst < cap:
-                limits.append((burst, span * burst / cap))
+            # No spreading within the window: Ontraport counts a rolling window, so a burst
+            # under the cap takes nothing from other tools that the cap doesn't already
+            # leave them, and a small sync should finish at once.
+            limits.append((cap, window + self.margin))
         if self.max_requests_per_minute:
             limits.append((self.max_requests_per_minute, 60.0))
         return limits

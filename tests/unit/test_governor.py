@@ -127,12 +127,10 @@ def test_max_requests_per_minute_is_a_hard_ceiling():
     assert server.served >= 3 * 90 - 5
 
 
-def test_requests_are_spread_over_the_window_not_sent_in_one_burst():
-    for share in (1.0, 0.5):
-        server, _ = simulate(limit=60, window=10, latency=0.45, jitter=0.1, workers=4, duration=120, share=share)
-        times = server.all_times
-        busiest_second = max(sum(1 for t in times if start <= t < start + 1) for start in times)
-        assert busiest_second <= 60 * share / 10 + 2, (share, busiest_second)
+def test_a_small_sync_is_not_slowed_down():
+    # 40 requests under a 180-per-60 s budget: no reason to wait at all
+    server, _ = simulate(limit=180, window=60, latency=0.1, jitter=0.02, workers=4, duration=1.5)
+    assert server.served >= 50  # 4 in flight for 1.5 s at 0.1 s each: the network is the only limit
 
 
 def test_other_integrations_on_the_account_are_left_room():
@@ -154,8 +152,6 @@ def test_first_answer_teaches_the_budget_before_more_requests_go():
     governor.observe(first, {"x-rate-limit-limit": "4", "x-rate-limit-remaining": "3", "x-rate-limit-reset": "10"}, 200)
     assert governor.cap == 3  # one request of the limit always stays free
     assert governor.try_acquire() is not None
-    assert governor.try_acquire() is None  # the third is spread over the window, not sent at once
-    clock.now = 7.1
     assert governor.try_acquire() is not None
     assert governor.try_acquire() is None  # 3 per window, all used
     clock.now = 10.6

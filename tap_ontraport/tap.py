@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 import threading
 import typing as t
@@ -133,6 +134,7 @@ class TapOntraport(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Our own checks first, so each problem gets a sentence that says what to fix."""
         REDACTOR.register([self._config.get("app_id"), self._config.get("api_key")])
+        _read_numbers_from_text(self._config)
         problems = settings_problems(self._config)
         if problems and raise_errors:
             raise SettingsError("\n".join(problems))
@@ -267,6 +269,13 @@ class TapOntraport(Tap):
         command.excepthook = _excepthook  # one clear line, not a traceback, for our errors
         return command
 
+    @classmethod
+    def cli(cls):  # noqa: ANN206
+        # --discover and --test run in option callbacks, before the command installs its
+        # own hook: install ours first so their errors are one clear line too.
+        sys.excepthook = _excepthook
+        return super().cli()
+
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: t.Any) -> None:
     log = logging.getLogger("tap-ontraport")
@@ -281,7 +290,21 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: t.Any) ->
     if issubclass(exc_type, KeyboardInterrupt):
         sys.__excepthook__(exc_type, exc, tb)
         return
+    if isinstance(exc, ValueError) and _raised_in(tb, "parse_environment_config"):
+        # The SDK reads integer settings from TAP_ONTRAPORT_* with int(): name the variable.
+        names = [k for k, v in os.environ.items() if k.startswith("TAP_ONTRAPORT_") and repr(v) in str(exc)]
+        log.error("Setting problem: %s is not a whole number (%s).", " or ".join(names) or "a TAP_ONTRAPORT_* "
+                  "variable", exc)
+        return
     log.error("%s", exc.args[0] if exc.args else exc_type.__name__, exc_info=(exc_type, exc, tb))
+
+
+def _raised_in(tb: t.Any, function: str) -> bool:
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == function:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _explain_schema_error(error: str) -> str:
@@ -289,6 +312,18 @@ def _explain_schema_error(error: str) -> str:
         name = error.split("'")[1] if "'" in error else error
         return f"`{name}` is required: set it in the config or as TAP_ONTRAPORT_{name.upper()}."
     return error
+
+
+def _read_numbers_from_text(config: dict) -> None:
+    """Numeric settings given as text (TAP_ONTRAPORT_* variables arrive that way) as numbers."""
+    for name in NUMERIC_LIMITS:
+        value = config.get(name)
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                continue  # left as text: settings_problems() explains it
+            config[name] = int(number) if number.is_integer() else number
 
 
 def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:

@@ -8,6 +8,7 @@ the App ID or API key, whatever happens.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -110,6 +111,7 @@ def test_bad_credentials_stop_at_the_first_request(make_sandbox, tmp_path):
     assert sandbox.counters.total == 1
     discover = run_cli(tmp_path, config, "--discover")
     assert discover.returncode != 0 and "Ontraport rejected" in discover.stderr and not discover.stdout.strip()
+    assert "Traceback" not in discover.stderr
 
 
 def test_a_forbidden_object_is_skipped_with_one_warning(make_sandbox, tmp_path):
@@ -243,3 +245,26 @@ def test_fractional_settings_from_a_config_file_are_accepted(make_sandbox, tmp_p
     result = run_cli(tmp_path, config, catalog=catalog_for(sandbox, "contacts"))
     assert result.returncode == 0, result.stderr[-1000:]
     assert "our cap 50000" in result.stderr  # half of the sandbox's 100,000 per window
+
+
+def test_settings_from_environment_variables(make_sandbox, tmp_path):
+    sandbox = make_sandbox(sizes={CONTACT: 60})
+    env = {
+        **os.environ,
+        "TAP_ONTRAPORT_APP_ID": sandbox.app_id,
+        "TAP_ONTRAPORT_API_KEY": sandbox.api_key,
+        "TAP_ONTRAPORT_API_URL": sandbox.url,
+        "TAP_ONTRAPORT_RATE_LIMIT_SHARE": "0.25",
+        "TAP_ONTRAPORT_MAX_PARALLEL_REQUESTS": "2",
+        "TAP_ONTRAPORT_DETECT_DELETIONS": "true",
+    }
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog_for(sandbox, "contacts")))
+    result = subprocess.run([*TAP, "--config", "ENV", "--catalog", str(tmp_path / "catalog.json")],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-1000:]
+    assert "our cap 25000" in result.stderr
+    assert contact_ids(SingerOutput.parse(result.stdout)) == set(sandbox.account.ids(CONTACT))
+    bad = subprocess.run([*TAP, "--config", "ENV", "--discover"], capture_output=True, text=True,
+                         env={**env, "TAP_ONTRAPORT_MAX_RETRIES": "many"}, timeout=60)
+    assert bad.returncode != 0 and "TAP_ONTRAPORT_MAX_RETRIES is not a whole number" in bad.stderr
+    assert "Traceback" not in bad.stderr

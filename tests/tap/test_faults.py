@@ -268,3 +268,15 @@ def test_settings_from_environment_variables(make_sandbox, tmp_path):
                          env={**env, "TAP_ONTRAPORT_MAX_RETRIES": "many"}, timeout=60)
     assert bad.returncode != 0 and "TAP_ONTRAPORT_MAX_RETRIES is not a whole number" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_long_streams_log_progress_and_a_summary(make_sandbox, tmp_path):
+    sandbox = make_sandbox(sizes={CONTACT: 2_000}, latency=0.05)
+    config = sandbox_config(sandbox, progress_interval_seconds=0.3, max_parallel_requests=1)
+    result = run_cli(tmp_path, config, catalog=catalog_for(sandbox, "contacts"))
+    assert result.returncode == 0
+    progress = re.findall(r"contacts: ([\d,]+) records of 2,000 \(\d+%\), ([\d,]+) requests \([\d.]+/s\), "
+                          r"about \d+:\d\d:\d\d left", result.stderr)
+    assert len(progress) >= 2
+    assert [int(n.replace(",", "")) for n, _ in progress] == sorted(int(n.replace(",", "")) for n, _ in progress)
+    assert "Summary: contacts: 2,000 records, 40 requests, 0 retries, 0 x 429" in result.stderr

@@ -106,3 +106,7 @@ def test_one_meta_call_and_full_pages(default_sandbox, full_sync):
     assert len(meta_calls) == 1  # the tap was built several times; meta was read once
     collection = [entry for entry in log if entry[3].get("range")]
     assert collection and all(entry[3]["range"] == "50" for entry in collection)
+    # the total is asked once per stream (its first page), never per page
+    counted = [entry for entry in collection if entry[3].get("count")]
+    assert len(counted) == len({(e.path, e.params.get("objectID")) for e in collection})
+    assert not [entry for entry in log if "getInfo" in entry.path]

@@ -487,8 +487,10 @@ class FieldsStream(Stream):
     def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
         version = math.floor(time.time() * 1000)
         self._stream_version = version
+        tap: TapOntraport = self._tap  # type: ignore[assignment]
         for object_type, specs in self._catalog:
             for spec in specs:
+                tap.records_by_stream[self.name] += 1
                 json_type = build_schema(object_type.primary_key, [spec])["properties"].get(spec.name, {}).get("type")
                 yield {
                     "object_id": object_type.object_id,

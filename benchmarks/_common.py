@@ -29,10 +29,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent

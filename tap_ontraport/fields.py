@@ -177,15 +177,21 @@ def to_datetime(value: Any) -> Any:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _iso_text_to_datetime(text: str) -> Any:
-    """Accept an ISO 8601 date or date-time text, should the API ever send one."""
+def parse_iso8601(text: str) -> dt.datetime | None:
+    """An ISO 8601 date or date-time text as an aware UTC datetime (naive means UTC)."""
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        return INVALID
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _iso_text_to_datetime(text: str) -> Any:
+    """Accept an ISO 8601 date or date-time text, should the API ever send one."""
+    moment = parse_iso8601(text)
+    return INVALID if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def split_multi_value(value: Any) -> Any:

@@ -27,6 +27,7 @@ from tap_ontraport.fields import (
     FieldSpec,
     RecordCoercer,
     build_schema,
+    parse_iso8601,
     to_datetime,
     to_integer,
 )
@@ -94,15 +95,8 @@ def epoch_seconds(value: t.Any) -> int | None:
     number = to_integer(value)
     if isinstance(number, int):
         return number
-    if isinstance(value, str) and value:
-        try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        return math.floor(moment.timestamp())
-    return None
+    moment = parse_iso8601(value) if isinstance(value, str) and value else None
+    return None if moment is None else math.floor(moment.timestamp())
 
 
 def server_time(response: ApiResponse) -> int:

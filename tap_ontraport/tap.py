@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import sys
@@ -29,7 +28,12 @@ from tap_ontraport.errors import (
     SettingsError,
     install_redaction,
 )
-from tap_ontraport.fields import CoercionReport, FieldSpec, field_from_meta
+from tap_ontraport.fields import (
+    CoercionReport,
+    FieldSpec,
+    field_from_meta,
+    parse_iso8601,
+)
 from tap_ontraport.governor import RateGovernor
 from tap_ontraport.objects import ObjectType, describe_object
 from tap_ontraport.progress import summary_lines
@@ -340,9 +344,7 @@ def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
         problems.append(f"`api_url` must be an http(s) URL such as {DEFAULT_API_URL}, got {api_url!r}.")
     start_date = config.get("start_date")
     if start_date not in (None, ""):
-        try:
-            dt.datetime.fromisoformat(str(start_date).replace("Z", "+00:00"))
-        except ValueError:
+        if parse_iso8601(str(start_date)) is None:
             problems.append(
                 f"`start_date` must be an ISO 8601 date such as 2024-01-31 or 2024-01-31T00:00:00Z, "
                 f"got {start_date!r}."

@@ -16,10 +16,20 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from typing import Any
 from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
 
-from .catalog import ACCOUNT_OBJECTS, EPOCH_END, EPOCH_START, ODD_SHARE, ODD_VALUES, FieldSpec, ObjectSpec
+from .catalog import (
+    ACCOUNT_OBJECTS,
+    EPOCH_END,
+    EPOCH_START,
+    ODD_SHARE,
+    ODD_VALUES,
+    FieldSpec,
+    ObjectSpec,
+)
 from .generate import GENERATORS, Context, Dice, as_json_number, mix64, name_salt
 from .query import CollectionParams, IntFilter, sort_key, split_indexed
 
@@ -401,39 +411,24 @@ class Matches:
         keys = range(start, stop)
         if self.params.descending:
             keys = reversed(keys)
-        group: list[int] = []
-        group_value = None
-        for k in keys:
-            key = index[k]
-            value, record_id = key >> _ID_BITS, key & _ID_MASK
-            if not f.accepts(record_id) or (own is not None and not own.accepts(value)):
-                continue
-            pos = store.position(record_id)
-            if not self._passes(pos):
-                continue
-            if value != group_value and group:
-                yield group
-                group = []
-            group_value = value
-            group.append(pos)
-        if group:
-            yield group
+        def matches() -> Iterator[tuple[int, int]]:  # (sort value, position), in sort order
+            for k in keys:
+                key = index[k]
+                value, record_id = key >> _ID_BITS, key & _ID_MASK
+                if not f.accepts(record_id) or (own is not None and not own.accepts(value)):
+                    continue
+                pos = store.position(record_id)
+                if self._passes(pos):
+                    yield value, pos
+
+        yield from _groups(matches())
 
     def _value_groups(self, name: str) -> Iterator[list[int]]:
         """Any other sort field: make that field for every match, then sort (slow path)."""
         store = self.store
         keyed = sorted(((sort_key(store.value(p, name)), p) for p in self.positions()),
                        key=lambda kp: kp[0], reverse=self.params.descending)
-        group: list[int] = []
-        group_key = None
-        for key, pos in keyed:
-            if key != group_key and group:
-                yield group
-                group = []
-            group_key = key
-            group.append(pos)
-        if group:
-            yield group
+        yield from _groups(keyed)
 
     def page(self) -> list[int]:
         """Positions of the requested page; equal sort values come in a new random order per request."""
@@ -537,3 +532,9 @@ class Account:
             store = self.store(object_id)
             for record_id in record_ids:
                 store.set_dlm(int(record_id), dlm)
+
+
+def _groups(pairs: Iterable[tuple[Any, int]]) -> Iterator[list[int]]:
+    """Positions grouped by equal sort value, from (value, position) pairs in sort order."""
+    for _, group in groupby(pairs, key=itemgetter(0)):
+        yield [pos for _, pos in group]

@@ -10,8 +10,8 @@ the same seed and the same request sequence meets the same faults.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from .generate import Dice
 

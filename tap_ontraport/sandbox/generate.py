@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import unicodedata
 import zlib
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from .catalog import EPOCH_END, EPOCH_START, NUMBER_RANGES, FieldSpec
 

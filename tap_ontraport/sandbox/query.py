@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Collection, Iterable
 
 MAX_RANGE = 50  # default and maximum page size
 OPERATORS = ("=", "<>", ">", "<", ">=", "<=", "IN", "NOT IN", "IS", "LIKE")

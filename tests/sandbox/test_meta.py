@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tap_ontraport.objects import KNOWN_OBJECTS
+from tap_ontraport.sandbox import Sandbox
 
 from .conftest import Client, sample
-from tap_ontraport.sandbox import Sandbox
 
 REQUIRED_OBJECTS = {0, 1, 2, 3, 5, 6, 7, 12, 14, 16, 17, 20, 30, 38, 44, 45, 46, 52, 65, 99, 122,
                     123, 138, 140, 145, 146, 149, 150, 163, 10000, 10001}

@@ -2,7 +2,14 @@
 
 import json
 
-from tap_ontraport.paging import PAGE_SIZE, BookmarkTracker, Segment, condition, plan_segments, split_segment
+from tap_ontraport.paging import (
+    PAGE_SIZE,
+    BookmarkTracker,
+    Segment,
+    condition,
+    plan_segments,
+    split_segment,
+)
 
 
 def test_condition_is_ontraport_json_joined_by_and_only():

@@ -95,6 +95,8 @@ class RateGovernor:
         self._full_until = 0.0  # Ontraport said the window is full until then
         self._rtts: deque[float] = deque(maxlen=_RTT_SAMPLES)
         self._others: deque[int] = deque(maxlen=_OTHERS_SAMPLES)
+        self._window_exact = False  # seen alone in a window: its reset was the window itself
+        self._window_bounds: deque[float] = deque(maxlen=_OTHERS_SAMPLES)
         # Requests given up after 429s: each of ours refused lowers the cap by one; each
         # window without a refusal gives one back.
         self._penalty = 0
@@ -233,8 +235,8 @@ class RateGovernor:
 
     def _learn(self, ticket: Ticket, headers: RateHeaders, now: float, *, refused: bool) -> None:
         self.limit = headers.limit
-        if headers.reset > 0:
-            self.window = max(self.window or 0.0, float(math.ceil(headers.reset)))
+        if headers.reset > 0 and not self._window_exact:
+            self._learn_window(ticket, headers, refused=refused)
         if headers.remaining <= 0:
             self._full_until = max(self._full_until, now + headers.reset)
         if self.window and not refused:
@@ -244,6 +246,26 @@ class RateGovernor:
             ours = self._count_counted(ticket.sent_at - self.window, ticket.sent_at)
             used = headers.limit - headers.remaining
             self._others.append(max(0, used - ours))
+
+    def _learn_window(self, ticket: Ticket, headers: RateHeaders, *, refused: bool) -> None:
+        """The window's length, from when Ontraport says its oldest request expires.
+
+        With only this request in the window, the reset *is* the window: exact. Otherwise
+        the oldest request may be another tool's (or an earlier run's), and the reset is
+        shorter than the window; once we have sent as many requests as the window holds,
+        the oldest can be no older than the last of those, which bounds the window from
+        above. Too short a window would send too fast; too long only costs a little speed.
+        """
+        reset = float(math.ceil(headers.reset))
+        in_window = headers.limit - headers.remaining  # this request included
+        if in_window <= 1 and not refused:
+            self.window, self._window_exact = reset, True
+            return
+        self.window = max(self.window or 0.0, reset)
+        ours = [sent for sent in self._sent if sent <= ticket.sent_at and sent not in self._refused]
+        if not refused and 1 < in_window <= len(ours):
+            self._window_bounds.append(ticket.sent_at + reset - ours[-in_window])
+            self.window = max(self.window, sorted(self._window_bounds)[len(self._window_bounds) // 2])
 
     def _count_counted(self, start: float, end: float) -> int:
         """Our requests sent in (start, end] that Ontraport counted (not refused)."""

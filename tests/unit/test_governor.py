@@ -54,12 +54,17 @@ class SlidingWindowServer:
 
 
 def simulate(*, limit, window, latency, jitter, workers, duration, share=1.0, per_minute=None,
-             other_rate=0.0, seed=1):
-    """Run `workers` senders for `duration` virtual seconds; returns (server, governor)."""
+             other_rate=0.0, busy_before=0, seed=1):
+    """Run `workers` senders for `duration` virtual seconds; returns (server, governor).
+
+    `busy_before`: that many requests of another tool in the window before we start.
+    """
     rng = random.Random(seed)
     clock = Clock()
     governor = RateGovernor(share=share, max_requests_per_minute=per_minute, clock=clock)
     server = SlidingWindowServer(limit, window)
+    for n in range(busy_before):  # spread over the second half of the window before t=0
+        server.arrive(-window / 2 + n * (window / 2) / max(busy_before, 1))
     events: list[tuple[float, int, str, object]] = []
     order = 0
 
@@ -141,6 +146,17 @@ def test_other_integrations_on_the_account_are_left_room():
         assert server.ours_rejected <= 3, seed  # only while the first estimates settle
         assert server.rejected - server.ours_rejected <= 20, seed  # the other tool is rarely refused
         assert governor.cap is not None and governor.cap <= 52, seed
+
+
+def test_a_run_that_starts_in_a_busy_window_learns_the_real_window():
+    # another tool sent 100 of 180 requests in the last 30 s of a 60 s window: the first
+    # reset we see is about 30 s, not 60
+    server, governor = simulate(limit=180, window=60, latency=0.45, jitter=0.1, workers=4, duration=300,
+                                busy_before=100)
+    assert server.ours_rejected == 0
+    assert 57 <= governor.window <= 64
+    use = server.served / (300 * 180 / 60)
+    assert use >= 0.85, use
 
 
 def test_first_answer_teaches_the_budget_before_more_requests_go():

@@ -34,17 +34,22 @@ class Counters:
             self.log: list[LogEntry] = []
             self._active = 0
 
-    def arrived(self, path: str, now: float) -> int:
-        """Count a request in; returns its 1-based number."""
+    def arrived(self, path: str, now: float, entry: LogEntry) -> int:
+        """Count a request in; returns its 1-based number.
+
+        Its log entry takes its place now (status 0 until answered), so the log is in the
+        order requests arrived, whichever answer goes out first.
+        """
         with self._lock:
             self.total += 1
             self.by_path[path] += 1
             self.starts.append(now)
             self._active += 1
             self.peak_concurrency = max(self.peak_concurrency, self._active)
+            self.log.append(entry)
             return self.total
 
-    def finished(self, entry: LogEntry, *, fault: str | None, rate_limited: bool) -> None:
+    def finished(self, number: int, entry: LogEntry, *, fault: str | None, rate_limited: bool) -> None:
         with self._lock:
             self._active = max(0, self._active - 1)
             if entry.status:
@@ -53,7 +58,10 @@ class Counters:
                 self.faults[fault] += 1
             if rate_limited:
                 self.rate_limited += 1
-            self.log.append(entry)
+            # After a reset() the log restarted: the entry of an older request has no place.
+            position = len(self.log) - (self.total - number) - 1
+            if 0 <= position < len(self.log) and self.log[position].time == entry.time:
+                self.log[position] = entry
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

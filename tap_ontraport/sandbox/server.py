@@ -92,8 +92,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- writing answers ------------------------------------------------------------------------
 
+    #: Called with the status just before an answer is written (the counters are then
+    #: up to date by the time the client reads the answer).
+    before_answer: Callable[[int], None] | None = None
+
     def send_answer(self, status: int, body: bytes, content_type: str,
                     headers: dict[str, str] | None = None) -> None:
+        if self.before_answer is not None:
+            self.before_answer(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -235,8 +241,22 @@ class Sandbox:
         split = urlsplit(handler.path)
         path = split.path
         params = dict(parse_qsl(split.query, keep_blank_values=True))
-        number = self.counters.arrived(path, arrived)
+        safe_params = redact(params)
+        number = self.counters.arrived(path, arrived, LogEntry(arrived, handler.command, path, safe_params, 0))
         status, fault, limited = 0, None, False
+        recorded = False
+
+        def record(served: int) -> None:  # once per request: the counters and the request log
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            entry = LogEntry(arrived, handler.command, path, safe_params, served)
+            self.counters.finished(number, entry, fault=fault.kind if fault else None, rate_limited=limited)
+            if self.log != "quiet":
+                self._log(entry, fault, time.monotonic() - arrived)
+
+        handler.before_answer = record
         try:
             handler.drain_body()
             fault = self.fault_plan.pick(number, path)
@@ -252,7 +272,7 @@ class Sandbox:
                 return
             allowed, rate_headers = self.limiter.acquire()
             if not allowed:
-                status, limited = 429, True
+                status, limited = 429, True  # set before the answer: record() reads it
                 handler.send_answer(429, self.limiter.refusal().encode(), TEXT, rate_headers)
                 return
             if not self._authenticated(handler):
@@ -278,10 +298,8 @@ class Sandbox:
                 except OSError:
                     status = 0
         finally:
-            entry = LogEntry(arrived, handler.command, path, redact(params), status)
-            self.counters.finished(entry, fault=fault.kind if fault else None, rate_limited=limited)
-            if self.log != "quiet":
-                self._log(entry, fault, time.monotonic() - arrived)
+            record(status)  # requests that got no answer (resets, hangs cut short, errors)
+            handler.before_answer = None
 
     def _serve_fault(self, handler: _Handler, fault: Fault) -> int:
         """Answer in place of the API; returns the status served (0: none)."""

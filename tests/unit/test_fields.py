@@ -189,3 +189,10 @@ def test_label_column_never_overwrites_a_real_field():
     record = RecordCoercer("s", "id", fields, CoercionReport()).coerce(
         {"id": "1", "status": "1", "status_label": "typed by a user"})
     assert record == {"id": 1, "status": "1", "status__label": "On", "status_label": "typed by a user"}
+
+
+def test_huge_unicode_html_text_passes_through_untouched():
+    text = ("<p>Grüße, 東京 🚀\nline two\r\n\t\"quoted\" & <b>bold</b></p>" * 20_000)[:1_000_000]
+    record = RecordCoercer("s", "id", [FieldSpec("notes", "longtext")], CoercionReport()).coerce(
+        {"id": "1", "notes": text})
+    assert record["notes"] == text

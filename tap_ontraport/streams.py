@@ -110,6 +110,22 @@ def server_time(response: ApiResponse) -> int:
     return math.floor(time.time()) - 60
 
 
+class _DryRunQuiet(logging.Filter):
+    """`--test` and `meltano config test` stop each stream at its record limit on purpose;
+    the SDK then logs "An unhandled error occurred while syncing", which it is not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("An unhandled error occurred while syncing")
+
+
+_DRY_RUN_QUIET = _DryRunQuiet()
+
+
+def quiet_dry_run(stream: Stream) -> None:
+    if stream.ABORT_AT_RECORD_COUNT is not None and _DRY_RUN_QUIET not in stream.logger.filters:
+        stream.logger.addFilter(_DRY_RUN_QUIET)
+
+
 @dataclass
 class _Walk:
     """One segment being read: what is safely emitted (`committed`) and what is asked next."""
@@ -213,6 +229,7 @@ class OntraportStream(RESTStream[PageToken]):
     # --- the records loop ---
 
     def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
+        quiet_dry_run(self)
         state = self.get_context_state(context)
         try:
             yield from self._run(state, context)
@@ -479,6 +496,7 @@ class FieldsStream(Stream):
         return False
 
     def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
+        quiet_dry_run(self)
         version = math.floor(time.time() * 1000)
         self._stream_version = version
         tap: TapOntraport = self._tap  # type: ignore[assignment]

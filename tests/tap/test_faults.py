@@ -280,3 +280,14 @@ def test_long_streams_log_progress_and_a_summary(make_sandbox, tmp_path):
     assert len(progress) >= 2
     assert [int(n.replace(",", "")) for n, _ in progress] == sorted(int(n.replace(",", "")) for n, _ in progress)
     assert "Summary: contacts: 2,000 records, 40 requests, 0 retries, 0 x 429" in result.stderr
+
+
+def test_connection_test_is_quiet_and_succeeds(make_sandbox, tmp_path):
+    # `tap-ontraport --test` (what `meltano config test` runs) reads one record per stream
+    sandbox = make_sandbox()
+    result = run_cli(tmp_path, sandbox_config(sandbox), "--test")
+    assert result.returncode == 0
+    assert "ERROR" not in result.stderr
+    output = SingerOutput.parse(result.stdout)
+    assert all(len(records) == 1 for records in output.records.values())
+    assert len(output.records) == len(sandbox.account.object_ids()) + 1  # and `fields`

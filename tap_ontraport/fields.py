@@ -194,7 +194,7 @@ def _iso_text_to_datetime(text: str) -> Any:
     return INVALID if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
-def split_multi_value(value: Any) -> Any:
+def to_string_list(value: Any) -> Any:
     """'*/*1*/*2*/*' -> ['1', '2']; '*/**/*', '' and null -> []."""
     if value is None or value == "":
         return []
@@ -207,12 +207,8 @@ def split_multi_value(value: Any) -> Any:
     return INVALID
 
 
-def to_string_list(value: Any) -> Any:
-    return split_multi_value(value)
-
-
 def to_integer_list(value: Any) -> Any:
-    items = split_multi_value(value)
+    items = to_string_list(value)
     if items is INVALID:
         return INVALID
     integers = [to_integer(item) for item in items]

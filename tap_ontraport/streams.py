@@ -24,10 +24,12 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 from tap_ontraport.client import ApiResponse
 from tap_ontraport.errors import ObjectUnavailableError
 from tap_ontraport.fields import (
+    PRIMARY_KEY_SCHEMA,
     FieldSpec,
     RecordCoercer,
     build_schema,
     parse_iso8601,
+    schema_for_type,
     to_datetime,
     to_integer,
 )
@@ -146,13 +148,17 @@ class OntraportStream(RESTStream[PageToken]):
         self.object_type = object_type
         self.field_specs = fields
         names = {spec.name for spec in fields}
-        self._tap_ref = tap
         schema = build_schema(object_type.primary_key, fields)
         if tap.config.get("detect_deletions") and REPLICATION_KEY in names:
             schema["properties"][DELETED_AT] = {"type": ["string", "null"], "format": "date-time"}
         super().__init__(tap=tap, name=object_type.stream_name, schema=schema, path=object_type.collection_path)
         self.primary_keys = (object_type.primary_key,)
         self.replication_key = REPLICATION_KEY if REPLICATION_KEY in names else None
+
+    @property
+    def ontraport_tap(self) -> TapOntraport:
+        """The tap, typed: its shared client, reports and counters."""
+        return self._tap  # type: ignore[return-value]
 
     # --- what the SDK asks of a REST stream ---
 
@@ -162,7 +168,7 @@ class OntraportStream(RESTStream[PageToken]):
 
     @property
     def authenticator(self):  # noqa: ANN201 - the tap's shared one
-        return self._tap_ref.client.authenticator
+        return self.ontraport_tap.client.authenticator
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -172,6 +178,7 @@ class OntraportStream(RESTStream[PageToken]):
         return False
 
     def get_new_paginator(self) -> KeysetPaginator:
+        # Required by RESTStream; get_records() makes one paginator per segment itself.
         return KeysetPaginator(PageToken(Segment()), self.key)
 
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
@@ -196,7 +203,7 @@ class OntraportStream(RESTStream[PageToken]):
         for raw in response.data if isinstance(response.data, list) else []:
             record = self.coercer.coerce(raw)
             if record.get(self.key) is None:
-                self._tap_ref.coercion_report.count_invalid(self.name, self.key, "primary key", raw.get(self.key))
+                self.ontraport_tap.coercion_report.count_invalid(self.name, self.key, "primary key", raw.get(self.key))
                 continue
             yield record
 
@@ -213,11 +220,11 @@ class OntraportStream(RESTStream[PageToken]):
 
     @cached_property
     def coercer(self) -> RecordCoercer:
-        return RecordCoercer(self.name, self.key, self.field_specs, self._tap_ref.coercion_report)
+        return RecordCoercer(self.name, self.key, self.field_specs, self.ontraport_tap.coercion_report)
 
     def _fetch(self, token: PageToken, context: dict | None) -> ApiResponse:
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
-        return self._tap_ref.client.get(request.url, request.params, label=self.name)
+        return self.ontraport_tap.client.get(request.url, request.params, label=self.name)
 
     def _increment_stream_state(self, latest_record: dict, *, context: dict | None = None) -> None:
         """Bookmarks move once per completed run (paging.py), not per record."""
@@ -241,7 +248,7 @@ class OntraportStream(RESTStream[PageToken]):
             )
             message = f"Skipping stream '{self.name}' (objectID {self.object_type.object_id}): {exc}; {why}."
             logger.warning("%s", message)
-            self._tap_ref.skipped_streams[self.name] = f"skipped (HTTP {exc.status})"
+            self.ontraport_tap.skipped_streams[self.name] = f"skipped (HTTP {exc.status})"
 
     def _run(self, state: dict, context: dict | None) -> t.Iterator[dict]:
         run = state.get("run")
@@ -308,7 +315,7 @@ class OntraportStream(RESTStream[PageToken]):
         gathered, for the deletion sweep).
         """
         workers = int(self.config.get("max_parallel_requests", 4))
-        stats = self._tap_ref.client.stats_for(self.name)
+        stats = self.ontraport_tap.client.stats_for(self.name)
         progress = StreamProgress(self.name, stats, interval=float(self.config.get("progress_interval_seconds", 60)))
         pending = deque(Segment.from_state(saved) for saved in run["segments"])
         tracker: BookmarkTracker | None = None
@@ -358,7 +365,7 @@ class OntraportStream(RESTStream[PageToken]):
                     if emitted_keys is not None:
                         emitted_keys.add(key)
                     yield record
-                    self._tap_ref.records_by_stream[self.name] += 1
+                    self.ontraport_tap.records_by_stream[self.name] += 1
                 progress.add(len(page))
 
                 # Everything of this page is out: move its cursor and save the position.
@@ -427,7 +434,7 @@ class OntraportStream(RESTStream[PageToken]):
         deleted_at = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
         for key in gone:
             yield {self.key: key, DELETED_AT: deleted_at}
-            self._tap_ref.records_by_stream[self.name] += 1
+            self.ontraport_tap.records_by_stream[self.name] += 1
         if gone:
             logger.info("%s: %d record(s) deleted in Ontraport since the last sweep", self.name, len(gone))
         state["known_keys"] = encode_key_ranges(present)
@@ -503,7 +510,8 @@ class FieldsStream(Stream):
         for object_type, specs in self._catalog:
             for spec in specs:
                 tap.records_by_stream[self.name] += 1
-                json_type = build_schema(object_type.primary_key, [spec])["properties"].get(spec.name, {}).get("type")
+                is_key = spec.name == object_type.primary_key
+                json_type = PRIMARY_KEY_SCHEMA["type"] if is_key else schema_for_type(spec.ontraport_type)["type"]
                 yield {
                     "object_id": object_type.object_id,
                     "object_name": object_type.meta_name,

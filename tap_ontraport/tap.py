@@ -204,7 +204,7 @@ class TapOntraport(Tap):
                 continue
             object_type = describe_object(object_id, str(entry.get("name") or f"Object{object_id}"))
             if object_type.stream_name in taken:  # e.g. a custom object named "Contact"
-                object_type = _renamed(object_type, f"{object_type.stream_name}_{object_id}")
+                object_type = replace(object_type, stream_name=f"{object_type.stream_name}_{object_id}")
             taken.add(object_type.stream_name)
             raw_fields = entry.get("fields")
             specs = [
@@ -367,10 +367,6 @@ def _as_int(value: t.Any) -> int:
         return int(str(value))
     except ValueError:
         return -1
-
-
-def _renamed(object_type: ObjectType, stream_name: str) -> ObjectType:
-    return replace(object_type, stream_name=stream_name)
 
 
 if __name__ == "__main__":

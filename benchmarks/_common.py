@@ -57,7 +57,7 @@ def tap_executable() -> str:
 @contextlib.contextmanager
 def sandbox(**options: Any) -> Iterator[Any]:
     """A started sandbox (quiet log) in a thread of this process; stopped at the end."""
-    from tap_ontraport.sandbox import Sandbox
+    from ontraport_sandbox import Sandbox
 
     options.setdefault("log", "quiet")
     started = time.monotonic()
@@ -287,7 +287,7 @@ def parse_singer(path: Path) -> SingerStats:
 def stream_of_request(path: str, params: dict[str, str]) -> str:
     """The stream a collection request was for (stream names as the tap publishes them)."""
     from tap_ontraport.objects import describe_object
-    from tap_ontraport.sandbox.catalog import ACCOUNT_OBJECTS
+    from ontraport_sandbox.catalog import ACCOUNT_OBJECTS
 
     tail = "/" + path.rstrip("/").split("/1", 1)[-1].lstrip("/")
     if tail == "/objects/meta":

@@ -199,7 +199,7 @@ def meltano_env(**extra: str) -> dict[str, str]:
 
 
 class SandboxProcess:
-    """`python -m tap_ontraport.sandbox --port 0` in the background (standard library only)."""
+    """`python -m ontraport_sandbox --port 0` in the background (standard library only)."""
 
     def __init__(self, *args: str, log: Path) -> None:
         env = dict(os.environ)
@@ -211,7 +211,7 @@ class SandboxProcess:
         python = tap_python if tap_python.exists() else Path(sys.executable)
         self._stderr = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [str(python), "-m", "tap_ontraport.sandbox", "--port", "0", "--quiet", *args],
+            [str(python), "-m", "ontraport_sandbox", "--port", "0", "--quiet", *args],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
             stdin=subprocess.DEVNULL,
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_ontraport.sandbox import Sandbox
+from ontraport_sandbox import Sandbox
 from tests.e2e.conftest import ROOT, TABLE_BY_OBJECT, Meltano, clean_env, dev, run_logged, sandbox_counts
 from tests.e2e.postgres import Postgres
 

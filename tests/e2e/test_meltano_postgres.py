@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_ontraport.sandbox import Sandbox
+from ontraport_sandbox import Sandbox
 from tests.e2e.conftest import TABLE_BY_OBJECT, Meltano, RunResult, sandbox_counts, sandbox_meta
 from tests.e2e.postgres import Postgres
 

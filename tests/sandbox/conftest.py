@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tap_ontraport.sandbox import Sandbox
+from ontraport_sandbox import Sandbox
 
 APP_ID, API_KEY = "sandbox", "sandbox"
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"  # the literal API responses

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from tap_ontraport.sandbox import Sandbox
+from ontraport_sandbox import Sandbox
 
 from .conftest import Client
 

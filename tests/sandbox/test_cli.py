@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tap_ontraport.sandbox.cli import build_parser
+from ontraport_sandbox.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 APP_ID, API_KEY = "cli-app-id-4711", "cli-api-key-0815"
@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 def _command() -> list[str]:
     script = shutil.which("ontraport-sandbox", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "tap_ontraport.sandbox"]
+    return [script] if script else [sys.executable, "-m", "ontraport_sandbox"]
 
 
 def _start(*args: str) -> tuple[subprocess.Popen, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tap_ontraport.objects import OBJECTS_BY_ID
-from tap_ontraport.sandbox.catalog import EPOCH_END, EPOCH_START
+from ontraport_sandbox.catalog import EPOCH_END, EPOCH_START
 
 from .conftest import sample
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tap_ontraport.sandbox import Fault, Sandbox
+from ontraport_sandbox import Fault, Sandbox
 
 from .conftest import Client
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tap_ontraport.objects import KNOWN_OBJECTS
-from tap_ontraport.sandbox import Sandbox
+from ontraport_sandbox import Sandbox
 
 from .conftest import Client, sample
 

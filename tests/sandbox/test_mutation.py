@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tap_ontraport.sandbox import Sandbox
+from ontraport_sandbox import Sandbox
 
 from .conftest import Client, cond
 

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from tap_ontraport.sandbox.account import SEARCHED_TYPES
-from tap_ontraport.sandbox.catalog import ACCOUNT_OBJECTS
+from ontraport_sandbox.account import SEARCHED_TYPES
+from ontraport_sandbox.catalog import ACCOUNT_OBJECTS
 
 from .conftest import cond
 

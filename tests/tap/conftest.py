@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_ontraport.sandbox import Sandbox
+from ontraport_sandbox import Sandbox
 from tap_ontraport.tap import TapOntraport, clear_meta_cache
 from tests.singer_output import SingerOutput, run_tap, select_only
 

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tap_ontraport.sandbox import Fault
+from ontraport_sandbox import Fault
 from tests.samples_server import SamplesServer
 from tests.singer_output import SingerOutput
 from tests.tap.conftest import FAST_LIMIT, catalog_for, sandbox_config, sync
@@ -207,7 +207,7 @@ APP_ID, API_KEY = "APPID-7f3a91c2e4", "KEY-5d8e2b6f0c9a1"
 
 def test_secrets_never_appear_in_any_output(tmp_path):
     sandbox_process = subprocess.Popen(
-        [sys.executable, "-m", "tap_ontraport.sandbox", "--port", "0", "--verbose", "--app-id", APP_ID,
+        [sys.executable, "-m", "ontraport_sandbox", "--port", "0", "--verbose", "--app-id", APP_ID,
          "--api-key", API_KEY, "--rate-limit", str(FAST_LIMIT), "--fault", "500:at=3|9", "--fault", "reset:at=5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

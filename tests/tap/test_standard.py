@@ -6,7 +6,7 @@ sandbox starts here, at import, not in a fixture.
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from tap_ontraport.sandbox import Sandbox
+from ontraport_sandbox import Sandbox
 from tap_ontraport.tap import TapOntraport
 from tests.tap.conftest import FAST_LIMIT, sandbox_config
 

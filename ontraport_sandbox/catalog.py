@@ -2,7 +2,7 @@
 
 Each row of ``ROWS`` (and ``CUSTOM_OBJECTS``) says what one object of the account holds: how many
 records by default, which fields its records carry (beyond the fields documented in
-``tap_ontraport.objects``), which of them its meta lists, and which wire field the
+``documented.py``), which of them its meta lists, and which wire field the
 compact date/dlm columns are served as. Field values come from the generators in
 ``generate.py``; the tables below map field names to those generators where the
 Ontraport type alone does not say enough (a ``text`` field called ``city`` holds a city).
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tap_ontraport.objects import OBJECTS_BY_ID
+from .documented import DOCUMENTED_BY_ID
 
 #: Every timestamp the account generates lies in this fixed past range (UTC), so the
 #: data is the same whatever the day: 2019-01-01 .. 2026-06-30.
@@ -224,7 +224,7 @@ def _alias(meta_name: str, name: str) -> str:
 
 
 def _spec_fields(spec: str) -> dict[str, str]:
-    """'name:type name2' -> {name: type}; bare names are text (same syntax as objects.py)."""
+    """'name:type name2' -> {name: type}; bare names are text (the syntax of documented.py)."""
     parsed = {}
     for token in spec.split():
         name, _, field_type = token.partition(":")
@@ -396,9 +396,9 @@ def _custom_object_definition(row: dict) -> dict:
 
 def _build_object(row: dict) -> ObjectSpec:
     object_id = row["id"]
-    known = OBJECTS_BY_ID.get(object_id)
+    known = DOCUMENTED_BY_ID.get(object_id)
     meta_name = known.meta_name if known else row["meta_name"]
-    documented = dict(known.documented_fields) if known else {}
+    documented = _spec_fields(known.fields) if known else {}
     extra = _spec_fields(row.get("extra", ""))
     unlisted = _spec_fields(row.get("unlisted", ""))
     primary_key = known.primary_key if known else "id"

@@ -1,6 +1,6 @@
 """A local imitation of the Ontraport REST API v1 for tests, benchmarks and demos.
 
-    from tap_ontraport.sandbox import Sandbox, Fault
+    from ontraport_sandbox import Sandbox, Fault
 
     with Sandbox(seed=1, rate_limit=180) as sb:
         requests.get(f"{sb.url}/Contacts", headers={"Api-Appid": "sandbox", "Api-Key": "sandbox"})

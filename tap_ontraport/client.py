@@ -255,7 +255,10 @@ class OntraportClient:
             raise BadRequestError(
                 f"Ontraport refused {request} as malformed (HTTP {status}: "
                 f"{excerpt(response.text)!r}). This is a bug in the tap or an unusual field "
-                "name in the account; please report it with this line."
+                "name in the account; please report it with this line.",
+                status,
+                excerpt(response.text, 80),
+                request,
             )
         if status >= 500:
             raise _TransientFault(f"HTTP {status}", status, response.text)

@@ -26,7 +26,17 @@ class AuthenticationError(OntraportError):
 
 
 class BadRequestError(OntraportError):
-    """Ontraport answered 400 (or 422): the request itself was malformed."""
+    """Ontraport answered 400 (or 422): it refused this request.
+
+    `status` and `body` (an excerpt) let the stream tell an object the account refuses
+    ("Invalid object type") from a condition or sort it refuses ("Invalid query").
+    """
+
+    def __init__(self, message: str, status: int = 400, body: str = "", request: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.request = request
 
 
 class ObjectUnavailableError(OntraportError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -45,8 +46,10 @@ SCHEMA_BY_TYPE: dict[str, dict] = {
 }
 KNOWN_TEXT_TYPES = frozenset(
     {"text", "longtext", "email", "phone", "sms", "url", "state", "country", "mergefield",
-     "address", "image"}
+     "address", "image", "unique", "related_data"}
 )
+#: Keys of list rows that carry related data are paths of fields: "f2251//f2232//f2225".
+RELATED_SEPARATOR = "//"
 PRIMARY_KEY_SCHEMA = {"type": "integer"}
 
 
@@ -244,7 +247,8 @@ class FieldSpec:
     alias: str = ""
     options: Mapping[str, str] = field(default_factory=dict)  # option id -> label
     parent_object: int | None = None
-    in_meta: bool = True  # False: known only from the documented fields
+    in_meta: bool = True  # False: known only from the documented fields, or from records
+    related_path: str | None = None  # related_data: the record key its value comes under
 
     @property
     def has_labels(self) -> bool:
@@ -268,14 +272,25 @@ def parse_options(raw: Any) -> dict[str, str]:
 
 
 def field_from_meta(name: str, raw: Mapping[str, Any]) -> FieldSpec:
+    """A field as meta lists it; `parent_object` comes as 2, "10002" or "0" (Contact)."""
     parent = to_integer(raw.get("parent_object"))
+    ontraport_type = str(raw.get("type") or "text")
+    extra_data = to_text(raw.get("extra_data")) or ""
+    related = ontraport_type == "related_data" and RELATED_SEPARATOR in extra_data
     return FieldSpec(
         name=name,
-        ontraport_type=str(raw.get("type") or "text"),
+        ontraport_type=ontraport_type,
         alias=to_text(raw.get("alias")) or "",
         options=parse_options(raw.get("options")),
         parent_object=parent if isinstance(parent, int) else None,
+        related_path=extra_data.strip() if related else None,
     )
+
+
+def column_for_key(key: str) -> str:
+    """A warehouse-safe column for a record key: 'f2251//f2207//firstname' -> 'f2251__f2207__firstname'."""
+    column = re.sub(r"[^0-9A-Za-z_]+", "_", key.replace(RELATED_SEPARATOR, "__")).strip("_")
+    return column or "field"
 
 
 def label_columns(fields: Iterable[FieldSpec]) -> dict[str, str]:
@@ -328,7 +343,6 @@ class CoercionReport:
     def __init__(self) -> None:
         self.invalid_values: Counter[tuple[str, str, str]] = Counter()  # (stream, field, type)
         self.invalid_examples: dict[tuple[str, str, str], str] = {}
-        self.unknown_fields: Counter[tuple[str, str]] = Counter()  # (stream, field)
         self.unknown_types: set[tuple[str, str, str]] = set()  # (stream, field, type)
         self.unmatched_options: Counter[tuple[str, str]] = Counter()  # (stream, field)
 
@@ -337,9 +351,6 @@ class CoercionReport:
         self.invalid_values[key] += 1
         # A short, type-revealing example: enough to debug, too short to leak a record.
         self.invalid_examples.setdefault(key, repr(raw)[:40])
-
-    def count_unknown_field(self, stream: str, field_name: str) -> None:
-        self.unknown_fields[(stream, field_name)] += 1
 
     def count_unmatched_option(self, stream: str, field_name: str) -> None:
         self.unmatched_options[(stream, field_name)] += 1
@@ -356,11 +367,6 @@ class CoercionReport:
                 f"{stream}.{name}: {count} value(s) could not be read as {ftype} and were "
                 f"loaded as null (e.g. {example})"
             )
-        for (stream, name), count in sorted(self.unknown_fields.items()):
-            out.append(
-                f"{stream}.{name}: field sent by the API but not described by its meta; "
-                f"present in {count} record(s), not loaded"
-            )
         for (stream, name), count in sorted(self.unmatched_options.items()):
             out.append(
                 f"{stream}.{name}: {count} option id(s) not among the field's options in "
@@ -374,9 +380,14 @@ class CoercionReport:
 class RecordCoercer:
     """Turns one raw API record of a stream into a typed record of its schema.
 
-    Built once per stream from its FieldSpecs: a flat table of field -> (coercer, spec,
-    label column) so the per-record work is one dictionary pass. Text, the commonest
-    type, is passed through without a call when it already is a string.
+    Built once per stream from its FieldSpecs: a flat table of record key -> (coercer,
+    spec, label column) so the per-record work is one dictionary pass; the column is
+    `spec.name` (a related-data key loads under its `related_data` field's column). Text,
+    the commonest type, is passed through without a call when it already is a string.
+
+    A key no spec describes is never dropped: it gets a column of its own, typed by
+    `type_of` (the documented type, else text), and waits in `learned` until the stream
+    has announced the new column with a SCHEMA message.
     """
 
     def __init__(
@@ -385,9 +396,12 @@ class RecordCoercer:
         primary_key: str,
         fields: Iterable[FieldSpec],
         report: CoercionReport,
+        type_of: Callable[[str], str] = lambda name: "text",
     ) -> None:
         self.stream_name = stream_name
         self.report = report
+        self.type_of = type_of
+        self.learned: list[FieldSpec] = []
         fields = list(fields)
         companions = label_columns(fields)
         self._plan: dict[str, tuple[Callable[[Any], Any], FieldSpec, str | None]] = {
@@ -399,6 +413,9 @@ class RecordCoercer:
             if not is_known_type(spec.ontraport_type):
                 report.note_unknown_type(stream_name, spec.name, spec.ontraport_type)
             self._plan[spec.name] = (coercer_for_type(spec.ontraport_type), spec, companions.get(spec.name))
+            if spec.related_path:
+                self._plan.setdefault(spec.related_path, (to_text, spec, None))
+        self._columns = set(build_schema(primary_key, fields)["properties"])
 
     def coerce(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = {}
@@ -406,20 +423,38 @@ class RecordCoercer:
         for name, value in raw.items():
             step = plan.get(name)
             if step is None:
-                self.report.count_unknown_field(self.stream_name, name)
-                continue
+                step = self._learn(name)
             coerce, spec, label_column = step
             if coerce is to_text and label_column is None and type(value) is str:
-                record[name] = value
+                record[spec.name] = value
                 continue
             result = coerce(value)
             if result is INVALID:
-                self.report.count_invalid(self.stream_name, name, spec.ontraport_type, value)
+                self.report.count_invalid(self.stream_name, spec.name, spec.ontraport_type, value)
                 result = None
-            record[name] = result
+            record[spec.name] = result
             if label_column is not None:
                 record[label_column] = self._labels(spec, result)
         return record
+
+    def take_learned(self) -> list[FieldSpec]:
+        """The columns added since the last call (the stream announces them)."""
+        learned, self.learned = self.learned, []
+        return learned
+
+    def _learn(self, key: str) -> tuple[Callable[[Any], Any], FieldSpec, None]:
+        """A column for a key no spec describes: its own name, or a safe one for a path."""
+        related = RELATED_SEPARATOR in key
+        column = column_for_key(key) if related or not key.strip() else key
+        while column in self._columns:  # e.g. a key named like a label companion column
+            column += "_"
+        ontraport_type = "text" if related else self.type_of(key)
+        spec = FieldSpec(column, ontraport_type, in_meta=False, related_path=key if related else None)
+        step = (coercer_for_type(ontraport_type), spec, None)
+        self._plan[key] = step
+        self._columns.add(column)
+        self.learned.append(spec)
+        return step
 
     def _labels(self, spec: FieldSpec, value: Any) -> Any:
         """The label(s) of a drop (one option id) or list (several) field's value."""

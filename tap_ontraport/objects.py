@@ -82,7 +82,7 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         " date_assigned:timestamp date_due:timestamp date_complete:timestamp status:drop"
         " type:numeric details:longtext hidden:check call_outcome_id:parent item_id:parent"
         " notifications rules object_type_id:numeric object_name"),
-        notes="No dlm in any sample, so full table."),
+        notes="Public sources disagree on its dlm: one record read at discovery decides."),
     ObjectType(2, "User", "users", "Users", "User"),
     ObjectType(3, "Group", "groups", "Groups", "Group", notes="Saved contact filters."),
     ObjectType(5, "Sequence", "sequences", None, None,
@@ -137,7 +137,7 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         " closed_date:timestamp has_refunded:check orig_trans_amount:price"
         " customer_note:longtext internal_note:longtext unique_id bindex:numeric"
         " stripe_tax_calculation_id stripe_tax_transaction_id"),
-        notes='Meta calls it "Invoice" and lists only a few of its fields.'),
+        notes='Meta calls it "Invoice" and lists only a few of its fields; sources disagree on its dlm.'),
     ObjectType(52, "Order", "orders", "Orders", "Order"),
     ObjectType(65, "Offer", "offers", "Offers", "Offer", documented_fields=_fields(
         "owner:parent name public:check data:longtext referenced:numeric")),
@@ -185,13 +185,31 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
 
 OBJECTS_BY_ID: dict[int, ObjectType] = {obj.object_id: obj for obj in KNOWN_OBJECTS}
 
-#: Custom objects share a contact-like base of system fields that their meta does not
-#: list (the sample of a custom object's meta has only its own f#### fields).
+#: The base fields real custom object records carry beside their own f#### fields, also
+#: where their meta doesn't list them (real-account-evidence.md, "Meta"). Meta lists the
+#: others it has (contact_cat, updateCampaign, profile_image, ...); fields records carry
+#: beyond both are added to the schema when they first arrive.
 CUSTOM_OBJECT_BASE_FIELDS = _fields(
-    "owner:parent unique_id " + _DATES + " dla:timestamp system_source source_location"
-    " ip_addy ip_addy_display import_id:numeric contact_cat:subscription bulk_mail:drop"
-    " bulk_sms:drop bindex:numeric updateSequence:subscription updateCampaign:subscription"
+    "owner:parent unique_id " + _DATES + " system_source source_location ip_addy_display"
+    " import_id:numeric bulk_mail:drop bulk_sms:drop bindex:numeric"
 )
+
+#: Types of fields many objects share, for a field a record carries that neither meta nor
+#: the object's documented fields describe (e.g. `dlm` on an account's Tasks).
+COMMON_FIELD_TYPES = _fields(
+    _DATES + " dla:timestamp owner:parent contact_id:parent object_type_id:numeric"
+    " contact_cat:subscription updateSequence:subscription updateCampaign:subscription"
+    " bulk_mail:drop bulk_sms:drop bindex:numeric import_id:numeric"
+)
+
+#: Objects whose `dlm` public sources disagree about (Transactions, Tasks): whether they
+#: replicate on it is decided from the account's own records, whatever meta lists.
+DLM_UNCONFIRMED = frozenset({1, 46})
+
+
+def documented_type(object_type: ObjectType, name: str) -> str:
+    """The Ontraport type of a field a record carries: documented, shared, else text."""
+    return object_type.documented_fields.get(name) or COMMON_FIELD_TYPES.get(name, "text")
 
 
 def snake_case(name: str) -> str:
@@ -201,12 +219,26 @@ def snake_case(name: str) -> str:
 
 
 def pluralize(word: str) -> str:
-    """Naive English plural, good enough for stream names ('property' -> 'properties')."""
+    """Naive English plural, good enough for stream names ('property' -> 'properties').
+
+    A word that already looks plural ('dispenses', 'pets') is kept as it is.
+    """
+    if re.search(r"[^su]s$", word):
+        return word
     if re.search(r"[^aeiou]y$", word):
         return word[:-1] + "ies"
     if re.search(r"(s|x|z|ch|sh)$", word):
         return word + "es"
     return word + "s"
+
+
+def custom_stream_name(meta_name: str) -> str:
+    """'oDispenses' -> 'dispenses', 'oPets' -> 'pets', 'Pet' -> 'pets', 'Property' -> 'properties'.
+
+    Ontraport prefixes custom object names with `o` (a lowercase o before a capital).
+    """
+    bare = re.sub(r"^o(?=[A-Z])", "", meta_name.strip())
+    return pluralize(snake_case(bare))
 
 
 def describe_object(object_id: int, meta_name: str) -> ObjectType:
@@ -224,7 +256,7 @@ def describe_object(object_id: int, meta_name: str) -> ObjectType:
     return ObjectType(
         object_id=object_id,
         meta_name=meta_name,
-        stream_name=pluralize(snake_case(meta_name)),
+        stream_name=custom_stream_name(meta_name),
         plural=None,
         singular=None,
         documented_fields=dict(CUSTOM_OBJECT_BASE_FIELDS) if is_custom else {},

@@ -18,11 +18,12 @@ from functools import cached_property
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 
 from tap_ontraport.client import ApiResponse
-from tap_ontraport.errors import ObjectUnavailableError
+from tap_ontraport.errors import BadRequestError, ObjectUnavailableError
 from tap_ontraport.fields import (
     PRIMARY_KEY_SCHEMA,
     FieldSpec,
@@ -33,7 +34,8 @@ from tap_ontraport.fields import (
     to_datetime,
     to_integer,
 )
-from tap_ontraport.objects import ObjectType
+from tap_ontraport.discovery import REPLICATION_KEY, AccountObject
+from tap_ontraport.objects import documented_type
 from tap_ontraport.paging import (
     PAGE_SIZE,
     BookmarkTracker,
@@ -44,14 +46,13 @@ from tap_ontraport.paging import (
 )
 from tap_ontraport.pool import PagePool
 from tap_ontraport.progress import StreamProgress
+from tap_ontraport.trouble import Refusal
 
 if t.TYPE_CHECKING:
     from tap_ontraport.tap import TapOntraport
 
 logger = logging.getLogger("tap-ontraport")
 
-#: Replication key of every object that has one.
-REPLICATION_KEY = "dlm"
 #: Column added to the records that the deletion sweep reports.
 DELETED_AT = "_sdc_deleted_at"
 #: A probed segment is cut into parallel key ranges only when each range gets at least
@@ -144,16 +145,17 @@ class OntraportStream(RESTStream[PageToken]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     records_jsonpath = "$.data[*]"
 
-    def __init__(self, tap: TapOntraport, object_type: ObjectType, fields: list[FieldSpec]) -> None:
-        self.object_type = object_type
-        self.field_specs = fields
-        names = {spec.name for spec in fields}
-        schema = build_schema(object_type.primary_key, fields)
-        if tap.config.get("detect_deletions") and REPLICATION_KEY in names:
+    def __init__(self, tap: TapOntraport, found: AccountObject) -> None:
+        self.object_type = object_type = found.object_type
+        self.field_specs = found.fields
+        schema = build_schema(object_type.primary_key, found.fields)
+        if tap.config.get("detect_deletions") and found.incremental:
             schema["properties"][DELETED_AT] = {"type": ["string", "null"], "format": "date-time"}
         super().__init__(tap=tap, name=object_type.stream_name, schema=schema, path=object_type.collection_path)
         self.primary_keys = (object_type.primary_key,)
-        self.replication_key = REPLICATION_KEY if REPLICATION_KEY in names else None
+        self.replication_key = REPLICATION_KEY if found.incremental else None
+        #: Set when Ontraport refused the incremental query in this run (see get_records).
+        self.full_table_fallback = False
 
     @property
     def ontraport_tap(self) -> TapOntraport:
@@ -199,9 +201,11 @@ class OntraportStream(RESTStream[PageToken]):
         return HTTPRequest(url=self.get_url(page.stream_context), params=params)
 
     def parse_response(self, response: ApiResponse) -> t.Iterable[dict]:
-        """Typed records of one page."""
+        """Typed records of one page; a record with a new field first widens the schema."""
         for raw in response.data if isinstance(response.data, list) else []:
             record = self.coercer.coerce(raw)
+            if self.coercer.learned:
+                self._announce_fields(self.coercer.take_learned())
             if record.get(self.key) is None:
                 self.ontraport_tap.coercion_report.count_invalid(self.name, self.key, "primary key", raw.get(self.key))
                 continue
@@ -216,11 +220,48 @@ class OntraportStream(RESTStream[PageToken]):
     @property
     def replication_key_field(self) -> str | None:
         """The field incremental segments filter on; None when syncing the full table."""
+        if self.full_table_fallback:
+            return None
         return self.replication_key if self.replication_method == "INCREMENTAL" else None
 
     @cached_property
     def coercer(self) -> RecordCoercer:
-        return RecordCoercer(self.name, self.key, self.field_specs, self.ontraport_tap.coercion_report)
+        return RecordCoercer(
+            self.name, self.key, self.field_specs, self.ontraport_tap.coercion_report,
+            type_of=lambda name: documented_type(self.object_type, name),
+        )
+
+    def _announce_fields(self, specs: list[FieldSpec]) -> None:
+        """Add columns for fields first seen in a record, then send the wider SCHEMA.
+
+        Done at run time, before the first record that carries them, rather than at
+        discovery: it costs no request, catches fields that appear on any page, and works
+        with a catalog passed by `--catalog` (Meltano passes one), whose schema the SDK
+        would otherwise apply as is, dropping every property it doesn't list.
+        """
+        for spec in specs:
+            column = schema_for_type(spec.ontraport_type)
+            for schema in self._schemas_in_use():
+                schema["properties"].setdefault(spec.name, dict(column))
+            self.field_specs = [*self.field_specs, spec]
+            source = f" (record key {spec.related_path!r})" if spec.related_path else ""
+            logger.info(
+                "%s.%s: field sent by the API but not described by its meta%s; loaded as %s from now on",
+                self.name, spec.name, source, spec.ontraport_type,
+            )
+        self._write_schema_message()
+
+    def _schemas_in_use(self) -> list[dict]:
+        """Every schema the SDK checks records against or sends (SDK internals, pinned by
+        tests/tap/test_new_fields.py): the stream's, the input catalog's, and the stream
+        maps' (only the plain ones: a user's own map decides its own columns)."""
+        schemas = [self.schema]
+        if self._input_schema is not None:
+            schemas.append(self._input_schema)
+        for stream_map in self.stream_maps:
+            if isinstance(stream_map, SameRecordTransform):
+                schemas += [stream_map.raw_schema, stream_map.transformed_schema]
+        return [schema for schema in schemas if isinstance(schema.get("properties"), dict)]
 
     def _fetch(self, token: PageToken, context: dict | None) -> ApiResponse:
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
@@ -236,19 +277,25 @@ class OntraportStream(RESTStream[PageToken]):
     # --- the records loop ---
 
     def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
+        """Every record; a refused read skips this stream or reads it in full (trouble.py)."""
         quiet_dry_run(self)
         state = self.get_context_state(context)
-        try:
-            yield from self._run(state, context)
-        except ObjectUnavailableError as exc:
-            why = (
-                "the API key's user may not read this object (Ontraport permissions are per user)"
-                if exc.status == 403
-                else "the account does not offer it"
-            )
-            message = f"Skipping stream '{self.name}' (objectID {self.object_type.object_id}): {exc}; {why}."
-            logger.warning("%s", message)
-            self.ontraport_tap.skipped_streams[self.name] = f"skipped (HTTP {exc.status})"
+        while True:
+            try:
+                yield from self._run(state, context)
+                return
+            except (ObjectUnavailableError, BadRequestError) as exc:
+                refusal = Refusal.from_error(exc)
+            if refusal.object_refused or self.replication_key_field is None:
+                logger.warning("%s", refusal.skip_warning(self.name, self.object_type.object_id))
+                self.ontraport_tap.skipped_streams[self.name] = refusal.summary_if_skipped()
+                return
+            # The incremental query was refused: read again, by key only. Records already
+            # emitted come again (at least once), and the bookmark stays where it was.
+            field = self.replication_key_field
+            logger.warning("%s", refusal.full_table_warning(self.name, field))
+            self.ontraport_tap.skipped_streams[self.name] = refusal.summary_if_full_table(field)
+            self.full_table_fallback = True
 
     def _run(self, state: dict, context: dict | None) -> t.Iterator[dict]:
         run = state.get("run")
@@ -490,13 +537,21 @@ class FieldsStream(Stream):
             },
             "parent_object": {"type": ["integer", "null"]},
             "in_meta": {"type": ["boolean", "null"]},
+            # related_data: the record key (a path such as f2251//f2232//f2225) it loads from
+            "related_path": {"type": ["string", "null"]},
         },
         "required": ["object_id", "field"],
     }
 
-    def __init__(self, tap: TapOntraport, catalog: list[tuple[ObjectType, list[FieldSpec]]]) -> None:
+    def __init__(self, tap: TapOntraport, catalog: list[AccountObject]) -> None:
         super().__init__(tap=tap)
         self._catalog = catalog
+
+    def _fields_of(self, found: AccountObject) -> list[FieldSpec]:
+        """The object's fields, with those its stream met in records earlier in this run
+        (this stream runs last)."""
+        stream = self._tap.streams.get(found.object_type.stream_name)
+        return stream.field_specs if isinstance(stream, OntraportStream) else found.fields
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -507,8 +562,9 @@ class FieldsStream(Stream):
         version = math.floor(time.time() * 1000)
         self._stream_version = version
         tap: TapOntraport = self._tap  # type: ignore[assignment]
-        for object_type, specs in self._catalog:
-            for spec in specs:
+        for found in self._catalog:
+            object_type = found.object_type
+            for spec in self._fields_of(found):
                 tap.records_by_stream[self.name] += 1
                 is_key = spec.name == object_type.primary_key
                 json_type = PRIMARY_KEY_SCHEMA["type"] if is_key else schema_for_type(spec.ontraport_type)["type"]
@@ -523,6 +579,7 @@ class FieldsStream(Stream):
                     "options": [{"id": k, "label": v} for k, v in spec.options.items()] or None,
                     "parent_object": spec.parent_object,
                     "in_meta": spec.in_meta,
+                    "related_path": spec.related_path,
                 }
         if self.config.get("activate_version", True):
             self._write_activate_version_message(version)

@@ -8,7 +8,6 @@ import sys
 import threading
 import typing as t
 from collections import Counter
-from dataclasses import replace
 from decimal import Decimal
 from functools import cached_property
 from urllib.parse import urlparse
@@ -23,19 +22,16 @@ from tap_ontraport.client import OntraportAuthenticator, OntraportClient
 from tap_ontraport.errors import (
     REDACTOR,
     ApiError,
+    AuthenticationError,
     ObjectUnavailableError,
     OntraportError,
     SettingsError,
     install_redaction,
 )
-from tap_ontraport.fields import (
-    CoercionReport,
-    FieldSpec,
-    field_from_meta,
-    parse_iso8601,
-)
+from tap_ontraport.discovery import AccountObject, account_objects
+from tap_ontraport.fields import CoercionReport, parse_iso8601
 from tap_ontraport.governor import RateGovernor
-from tap_ontraport.objects import ObjectType, describe_object
+from tap_ontraport.objects import ObjectType
 from tap_ontraport.progress import summary_lines
 from tap_ontraport.streams import FieldsStream, OntraportStream
 
@@ -59,6 +55,7 @@ NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
 # tap several times per run (discovery, sync, tests) and each must not cost a request.
 _META_CACHE: dict[tuple[str, str], dict] = {}
 _GOVERNORS: dict[tuple[str, str], RateGovernor] = {}
+_SAMPLE_CACHE: dict[tuple[str, str, int], dict | None] = {}
 _SHARED_LOCK = threading.Lock()
 
 
@@ -66,6 +63,7 @@ def clear_meta_cache() -> None:
     """Forget the cached meta (tests that change an account's fields between runs)."""
     with _SHARED_LOCK:
         _META_CACHE.clear()
+        _SAMPLE_CACHE.clear()
         _GOVERNORS.clear()
 
 
@@ -126,6 +124,10 @@ class TapOntraport(Tap):
                     "targets can remove rows that disappeared from Ontraport."),
         th.Property("progress_interval_seconds", th.NumberType, default=60, title="Progress interval",
                     description="Seconds between progress lines of a long stream (0: none)."),
+        th.Property("fail_on_stream_errors", th.BooleanType, default=False, title="Fail on stream errors",
+                    description="Exit with status 1 after the run when any stream was skipped (HTTP 400/403/404/422 "
+                    "on its object) or read in full because Ontraport refused its incremental query. Off: such "
+                    "streams are warned about and listed in the summary, the others are read, and the run exits 0."),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -193,39 +195,45 @@ class TapOntraport(Tap):
 
     # --- discovery ---
 
-    def object_catalog(self) -> list[tuple[ObjectType, list[FieldSpec]]]:
-        """Every object of the account with its fields: meta's, then the documented ones."""
-        catalog = []
-        taken: set[str] = {"fields"}
-        for raw_id, entry in sorted(self.account_meta.items(), key=lambda item: _as_int(item[0])):
-            object_id = _as_int(raw_id)
-            if object_id < 0 or not isinstance(entry, dict):
-                logger.warning("Ignoring an unreadable entry %r in /objects/meta", raw_id)
-                continue
-            object_type = describe_object(object_id, str(entry.get("name") or f"Object{object_id}"))
-            if object_type.stream_name in taken:  # e.g. a custom object named "Contact"
-                object_type = replace(object_type, stream_name=f"{object_type.stream_name}_{object_id}")
-            taken.add(object_type.stream_name)
-            raw_fields = entry.get("fields")
-            specs = [
-                field_from_meta(str(name), spec)
-                for name, spec in (raw_fields.items() if isinstance(raw_fields, dict) else [])
-                if isinstance(spec, dict)
-            ]
-            in_meta = {spec.name for spec in specs}
-            specs += [
-                FieldSpec(name, ontraport_type, in_meta=False)
-                for name, ontraport_type in object_type.documented_fields.items()
-                if name not in in_meta
-            ]
-            catalog.append((object_type, specs))
-        return catalog
+    def object_catalog(self) -> list[AccountObject]:
+        """Every object of the account with its fields and replication (discovery.py)."""
+        return account_objects(self.account_meta, self._sample_record)
+
+    def _sample_record(self, object_type: ObjectType) -> dict | None:
+        """One raw record of the object (`range=1`), once per process; None if it has none.
+
+        Discovery must not fail here: an object that can't be read is skipped, with its
+        warning, when its stream runs.
+        """
+        key = (*self.account_key, object_type.object_id)
+        with _SHARED_LOCK:
+            if key in _SAMPLE_CACHE:
+                return _SAMPLE_CACHE[key]
+        params: dict[str, t.Any] = {"range": 1}
+        if object_type.needs_object_id_param:
+            params["objectID"] = object_type.object_id
+        try:
+            rows = self.client.get(object_type.collection_path, params).data
+        except AuthenticationError:
+            raise
+        except OntraportError as exc:
+            logger.info("%s: could not read a sample record at discovery (%s)", object_type.stream_name, exc)
+            rows = None
+        sample = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
+        with _SHARED_LOCK:
+            _SAMPLE_CACHE[key] = sample
+        return sample
 
     def discover_streams(self) -> list:
         catalog = self.object_catalog()
-        streams: list = [OntraportStream(self, object_type, specs) for object_type, specs in catalog]
+        streams: list = [OntraportStream(self, found) for found in catalog]
         streams.append(FieldsStream(self, catalog))
         return streams
+
+    def load_streams(self) -> list:
+        """By name, as the SDK orders them, but `fields` last: it then also lists the
+        fields the other streams met in records during the run."""
+        return sorted(super().load_streams(), key=lambda stream: isinstance(stream, FieldsStream))
 
     # --- the run ---
 
@@ -234,6 +242,13 @@ class TapOntraport(Tap):
             super().sync_all()
         finally:
             self._report()
+        if self.skipped_streams and self.config.get("fail_on_stream_errors", False):
+            names = ", ".join(sorted(self.skipped_streams))
+            raise ApiError(
+                f"{len(self.skipped_streams)} stream(s) were skipped or read in full because Ontraport "
+                f"refused their reads ({names}; see the warnings above), and `fail_on_stream_errors` is on. "
+                "Every other stream was read and its state saved."
+            )
 
     def _report(self) -> None:
         for line in summary_lines(dict(self.records_by_stream), self.client.stats):
@@ -360,13 +375,6 @@ def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
         elif not lowest <= value <= highest:
             problems.append(f"`{name}` must be between {lowest:g} and {highest:g}, got {value!r}.")
     return problems
-
-
-def _as_int(value: t.Any) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return -1
 
 
 if __name__ == "__main__":

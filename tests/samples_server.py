@@ -31,14 +31,28 @@ def merged_meta() -> dict:
 
 
 EMPTY_LIST = {"code": 0, "data": [], "account_id": 187157, "misc": []}
-ROUTES = {
-    "/1/objects/meta": merged_meta,
-    "/1/Contacts": lambda: load("contacts.list.json"),
-    "/1/Tasks": lambda: load("tasks.list.json"),
-    "/1/Transactions": lambda: load("transactions.list.json"),
-    "/1/DeletedOrders": lambda: EMPTY_LIST,
-}
-OBJECTS = {"10000": lambda: load("custom_objects.list.json")}
+
+#: Which sample answers which list read (a path, or the objectID of /objects), and as which
+#: stream the tap loads it. Every sample that holds records is in one of these sets; a
+#: `single` sample (GET /Contact?id=) is served as a list of its one record.
+SAMPLE_SETS: tuple[dict[str, tuple[str, str]], ...] = (
+    {"/1/Contacts": ("contacts", "contacts.list.json"), "/1/Tasks": ("tasks", "tasks.list.json"),
+     "/1/Transactions": ("transactions", "transactions.list.json"),
+     "10000": ("temps", "custom_objects.list.json")},
+    {"/1/Contacts": ("contacts", "contacts.single.json"), "/1/Tasks": ("tasks", "tasks.single.json"),
+     "/1/Transactions": ("transactions", "transactions.single.json"),
+     "10000": ("temps", "objects.list.json")},
+    {"/1/Contacts": ("contacts", "objects.single.json")},
+)
+
+
+def sample_rows(name: str) -> list[dict]:
+    data = load(name)["data"]
+    return data if isinstance(data, list) else [data]
+
+
+def as_list_answer(name: str) -> dict:
+    return {**load(name), "data": sample_rows(name)}
 
 
 class SamplesServer:
@@ -48,10 +62,14 @@ class SamplesServer:
     """
 
     def __init__(self, extra_objects: dict[str, str] | None = None,
-                 statuses: dict[str, tuple[int, str]] | None = None) -> None:
+                 statuses: dict[str, tuple[int, str]] | None = None, sample_set: int = 0,
+                 refused_fields: frozenset[str] = frozenset()) -> None:
         self.requests: list[tuple[str, dict]] = []
         self.extra_objects = extra_objects or {}
         self.statuses = statuses or {}
+        self.samples = SAMPLE_SETS[sample_set]
+        # Like the real API: a condition or sort on a field the object lacks answers 400.
+        self.refused_fields = refused_fields
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -62,27 +80,20 @@ class SamplesServer:
                 url = urlparse(self.path)
                 params = {k: v[0] for k, v in parse_qs(url.query).items()}
                 server.requests.append((url.path, params))
-                if url.path in server.statuses:
-                    status, text = server.statuses[url.path]
+                refused = server.refuses(params)
+                if url.path in server.statuses or refused:
+                    status, text = server.statuses.get(url.path, (400, "Invalid query"))
                     self.send_response(status)
                     self.send_header("Content-Length", str(len(text.encode())))
                     self.end_headers()
                     self.wfile.write(text.encode())
                     return
-                if url.path == "/1/objects/meta":
-                    meta = merged_meta()
-                    for object_id, name in server.extra_objects.items():
-                        meta["data"][object_id] = {"name": name, "fields": {}}
-                    answer = lambda: meta  # noqa: E731
-                elif url.path == "/1/objects" and params.get("objectID") in OBJECTS:
-                    answer = OBJECTS[params["objectID"]]
-                else:
-                    answer = ROUTES.get(url.path)
+                answer = server.answer(url.path, params)
                 if answer is None:
                     self.send_response(404)
                     self.end_headers()
                     return
-                body = json.dumps(answer()).encode()
+                body = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -92,6 +103,21 @@ class SamplesServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def refuses(self, params: dict) -> bool:
+        asked = params.get("condition", "") + " " + params.get("sort", "")
+        return any(f'"{name}"' in asked or params.get("sort") == name for name in self.refused_fields)
+
+    def answer(self, path: str, params: dict) -> dict | None:
+        if path == "/1/objects/meta":
+            meta = merged_meta()
+            for object_id, name in self.extra_objects.items():
+                meta["data"][object_id] = {"name": name, "fields": {}}
+            return meta
+        served = self.samples.get(params.get("objectID", "") if path == "/1/objects" else path)
+        if served is not None:
+            return as_list_answer(served[1])
+        return EMPTY_LIST if path == "/1/DeletedOrders" else None
 
     def __enter__(self) -> SamplesServer:
         self.thread.start()

@@ -174,11 +174,11 @@ def test_bad_values_become_null_and_are_counted_never_dropped():
     record = coercer.coerce({"id": "9", "total": "n/a", "pause": "7", "surprise": "x", "dlm": "soon"})
     assert record["id"] == 9 and record["total"] is None and record["dlm"] is None
     assert record["pause"] == "7" and record["pause_label"] is None
-    assert "surprise" not in record
+    assert record["surprise"] == "x"  # a field meta doesn't describe is loaded, as text
+    assert coercer.take_learned() == [FieldSpec("surprise", "text", in_meta=False)]
     lines = "\n".join(report.lines())
     assert "things.total: 1 value(s) could not be read as price" in lines
     assert "things.dlm: 1 value(s) could not be read as timestamp" in lines
-    assert "things.surprise: field sent by the API but not described by its meta" in lines
     assert "things.pause: 1 option id(s) not among the field's options" in lines
 
 

@@ -1,0 +1,106 @@
+"""From the account's `/objects/meta` to the objects the tap reads: names, fields, replication.
+
+Meta is the authority on which objects exist and how the fields it lists are typed; the
+documented fields of `objects.py` fill the gaps where meta lists fewer than the records
+carry. Whether an object replicates incrementally on `dlm` follows what the account has,
+not what we documented: meta listing `dlm` is enough; otherwise, when the documented fields
+(or the public sources' disagreement, `DLM_UNCONFIRMED`) say it may have one, one record
+is read (`range=1`) at discovery, and the object is incremental only if that record
+carries `dlm`. A wrong guess either way would stop a run (a condition on a field the
+object lacks answers HTTP 400 "Invalid query") or read nothing (where the API ignores it).
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from dataclasses import dataclass, replace
+
+from tap_ontraport.fields import RELATED_SEPARATOR, FieldSpec, field_from_meta
+from tap_ontraport.objects import DLM_UNCONFIRMED, ObjectType, describe_object, documented_type
+
+logger = logging.getLogger("tap-ontraport")
+
+REPLICATION_KEY = "dlm"
+
+#: Reads one record of an object (its raw row), or None when it has none or can't be read.
+SampleReader = t.Callable[[ObjectType], "dict | None"]
+
+
+@dataclass(frozen=True)
+class AccountObject:
+    """One object of the account as the tap reads it."""
+
+    object_type: ObjectType
+    fields: list[FieldSpec]
+    incremental: bool  # replicates on `dlm`
+
+
+def needs_sample(object_type: ObjectType, fields: list[FieldSpec]) -> bool:
+    """Meta doesn't list `dlm`, but the object may carry it."""
+    if any(spec.name == REPLICATION_KEY and spec.in_meta for spec in fields):
+        return False
+    return REPLICATION_KEY in object_type.documented_fields or object_type.object_id in DLM_UNCONFIRMED
+
+
+def meta_fields(entry: dict) -> list[FieldSpec]:
+    raw_fields = entry.get("fields")
+    return [
+        field_from_meta(str(name), spec)
+        for name, spec in (raw_fields.items() if isinstance(raw_fields, dict) else [])
+        if isinstance(spec, dict)
+    ]
+
+
+def with_documented(object_type: ObjectType, fields: list[FieldSpec]) -> list[FieldSpec]:
+    listed = {spec.name for spec in fields}
+    return fields + [
+        FieldSpec(name, ontraport_type, in_meta=False)
+        for name, ontraport_type in object_type.documented_fields.items()
+        if name not in listed
+    ]
+
+
+def with_sampled(object_type: ObjectType, fields: list[FieldSpec], sample: dict) -> list[FieldSpec]:
+    """The fields the sampled record carries that neither meta nor our table list."""
+    known = {spec.name for spec in fields} | {spec.related_path for spec in fields if spec.related_path}
+    return fields + [
+        FieldSpec(name, documented_type(object_type, name), in_meta=False)
+        for name in sample
+        if name not in known and name != object_type.primary_key and RELATED_SEPARATOR not in name
+    ]
+
+
+def account_objects(meta: dict, read_sample: SampleReader) -> list[AccountObject]:
+    """Every object meta lists, by objectID, with collision-free stream names."""
+    objects = []
+    taken: set[str] = {"fields"}
+    for raw_id, entry in sorted(meta.items(), key=lambda item: _as_int(item[0])):
+        object_id = _as_int(raw_id)
+        if object_id < 0 or not isinstance(entry, dict):
+            logger.warning("Ignoring an unreadable entry %r in /objects/meta", raw_id)
+            continue
+        object_type = describe_object(object_id, str(entry.get("name") or f"Object{object_id}"))
+        if object_type.stream_name in taken:  # e.g. a custom object named "oContacts"
+            object_type = replace(object_type, stream_name=f"{object_type.stream_name}_{object_id}")
+        taken.add(object_type.stream_name)
+        objects.append(_account_object(object_type, meta_fields(entry), read_sample))
+    return objects
+
+
+def _account_object(object_type: ObjectType, listed: list[FieldSpec], read_sample: SampleReader) -> AccountObject:
+    fields = with_documented(object_type, listed)
+    if not needs_sample(object_type, listed):
+        has_dlm = any(spec.name == REPLICATION_KEY for spec in listed)
+        return AccountObject(object_type, fields, incremental=has_dlm)
+    sample = read_sample(object_type)
+    if sample is None:  # no record to learn from: a full read is always right
+        return AccountObject(object_type, fields, incremental=False)
+    return AccountObject(object_type, with_sampled(object_type, fields, sample), REPLICATION_KEY in sample)
+
+
+def _as_int(value: t.Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1

@@ -239,16 +239,33 @@ class OntraportStream(RESTStream[PageToken]):
         with a catalog passed by `--catalog` (Meltano passes one), whose schema the SDK
         would otherwise apply as is, dropping every property it doesn't list.
         """
+        self.field_specs = [*self.field_specs, *specs]
         for spec in specs:
-            column = schema_for_type(spec.ontraport_type)
-            for schema in self._schemas_in_use():
-                schema["properties"].setdefault(spec.name, dict(column))
-            self.field_specs = [*self.field_specs, spec]
             source = f" (record key {spec.related_path!r})" if spec.related_path else ""
             logger.info(
                 "%s.%s: field sent by the API but not described by its meta%s; loaded as %s from now on",
                 self.name, spec.name, source, spec.ontraport_type,
             )
+        self._widen_schema({spec.name: schema_for_type(spec.ontraport_type) for spec in specs})
+
+    def _catch_up_with_catalog(self) -> None:
+        """Columns the account has that a catalog passed in lacks (it predates them) are
+        loaded too, announced with one SCHEMA before the first record."""
+        listed = (self._input_schema or {}).get("properties")
+        if not isinstance(listed, dict):
+            return
+        missing = {name: column for name, column in self.schema["properties"].items() if name not in listed}
+        if missing:
+            logger.info(
+                "%s: the catalog lacks %d column(s) the account has (%s); loading them too",
+                self.name, len(missing), ", ".join(sorted(missing)),
+            )
+            self._widen_schema(missing)
+
+    def _widen_schema(self, columns: dict[str, dict]) -> None:
+        for schema in self._schemas_in_use():
+            for name, column in columns.items():
+                schema["properties"].setdefault(name, dict(column))
         self._write_schema_message()
 
     def _schemas_in_use(self) -> list[dict]:
@@ -279,6 +296,7 @@ class OntraportStream(RESTStream[PageToken]):
     def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
         """Every record; a refused read skips this stream or reads it in full (trouble.py)."""
         quiet_dry_run(self)
+        self._catch_up_with_catalog()
         state = self.get_context_state(context)
         while True:
             try:

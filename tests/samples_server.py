@@ -58,18 +58,22 @@ def as_list_answer(name: str) -> dict:
 class SamplesServer:
     """Serves the samples; `extra_objects` adds objects to meta, `statuses` fixes answers.
 
-    `statuses` maps a path (e.g. "/1/Offers") to (HTTP status, body) for error tests.
+    `statuses` maps a path (e.g. "/1/Offers"), or the objectID of an /objects read, to
+    (HTTP status, body) for error tests; `refused_fields` answers 400 "Invalid query" to a
+    condition or sort on one of these fields.
     """
 
     def __init__(self, extra_objects: dict[str, str] | None = None,
                  statuses: dict[str, tuple[int, str]] | None = None, sample_set: int = 0,
-                 refused_fields: frozenset[str] = frozenset()) -> None:
+                 refused_fields: frozenset[str] = frozenset(),
+                 meta_fields: dict[str, dict] | None = None) -> None:
         self.requests: list[tuple[str, dict]] = []
         self.extra_objects = extra_objects or {}
         self.statuses = statuses or {}
         self.samples = SAMPLE_SETS[sample_set]
         # Like the real API: a condition or sort on a field the object lacks answers 400.
         self.refused_fields = refused_fields
+        self.meta_fields = meta_fields or {}  # objectID -> fields added to its meta
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,9 +84,9 @@ class SamplesServer:
                 url = urlparse(self.path)
                 params = {k: v[0] for k, v in parse_qs(url.query).items()}
                 server.requests.append((url.path, params))
-                refused = server.refuses(params)
-                if url.path in server.statuses or refused:
-                    status, text = server.statuses.get(url.path, (400, "Invalid query"))
+                target = params.get("objectID", "") if url.path == "/1/objects" else url.path
+                if target in server.statuses or server.refuses(params):
+                    status, text = server.statuses.get(target, (400, "Invalid query"))
                     self.send_response(status)
                     self.send_header("Content-Length", str(len(text.encode())))
                     self.end_headers()
@@ -113,6 +117,8 @@ class SamplesServer:
             meta = merged_meta()
             for object_id, name in self.extra_objects.items():
                 meta["data"][object_id] = {"name": name, "fields": {}}
+            for object_id, fields in self.meta_fields.items():
+                meta["data"][object_id]["fields"].update(fields)
             return meta
         served = self.samples.get(params.get("objectID", "") if path == "/1/objects" else path)
         if served is not None:

@@ -1,0 +1,97 @@
+"""One object never stops the run, and every field a record carries is loaded.
+
+Run against the literal samples (tests/samples_server.py), with the refusals real accounts
+answer: 400 `{"code":1,"data":"Invalid object type"}` for an object meta still lists, and
+400 `Invalid query` (plain text) for a condition or sort on a field the object lacks.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tests.samples_server import SamplesServer, sample_rows
+from tests.singer_output import SingerOutput, run_tap
+from tests.tap.test_faults import run_cli
+
+INVALID_OBJECT = (400, '{"code":1,"data":"Invalid object type"}')
+BROKEN = {"10001": "oBroken"}
+DLM_IN_META = {"46": {"dlm": {"alias": "Date Modified", "type": "timestamp"}}}
+
+
+def config_for(server: SamplesServer, **settings) -> dict:
+    return {"app_id": "sample-app", "api_key": "sample-key", "api_url": server.url, **settings}
+
+
+def ids(output: SingerOutput, stream: str) -> set[int]:
+    return {record["id"] for record in output.records.get(stream, [])}
+
+
+def every_sample_stream_is_read(output: SingerOutput) -> None:
+    for stream, sample in (("contacts", "contacts.list.json"), ("tasks", "tasks.list.json"),
+                           ("transactions", "transactions.list.json"), ("temps", "custom_objects.list.json")):
+        assert ids(output, stream) == {int(row["id"]) for row in sample_rows(sample)}, stream
+        assert stream in output.state["bookmarks"], stream
+
+
+def test_an_object_refused_as_invalid_is_skipped_and_every_other_stream_is_read(tmp_path):
+    with SamplesServer(extra_objects=BROKEN, statuses={"10001": INVALID_OBJECT}) as server:
+        result = run_cli(tmp_path, config_for(server))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "Skipping stream" in line]
+    assert len(warnings) == 1, warnings
+    assert "'brokens' (objectID 10001)" in warnings[0] and "Invalid object type" in warnings[0]
+    assert "HTTP 400" in warnings[0] and "Traceback" not in result.stderr
+    assert any("Summary: brokens: skipped (HTTP 400" in line for line in result.stderr.splitlines())
+    every_sample_stream_is_read(SingerOutput.parse(result.stdout))
+
+
+def test_fail_on_stream_errors_makes_the_same_run_red_after_reading_the_rest(tmp_path):
+    with SamplesServer(extra_objects=BROKEN, statuses={"10001": INVALID_OBJECT}) as server:
+        result = run_cli(tmp_path, config_for(server, fail_on_stream_errors=True))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "brokens" in errors[0] and "fail_on_stream_errors" in errors[0]
+    assert "Traceback" not in result.stderr
+    every_sample_stream_is_read(SingerOutput.parse(result.stdout))
+
+
+def test_a_refused_dlm_query_reads_the_object_in_full_and_warns_once(caplog):
+    clear_meta_cache()
+    with SamplesServer(meta_fields=DLM_IN_META, refused_fields=frozenset({"dlm"})) as server:
+        with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
+            output = run_tap(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"))
+        refused = [(path, params) for path, params in server.requests if "dlm" in params.get("condition", "")]
+    assert refused, "the tap did not ask for dlm: the test proves nothing"
+    warnings = [r.getMessage() for r in caplog.records if "refused a query on `dlm`" in r.getMessage()]
+    assert len(warnings) == 1 and "transactions" in warnings[0] and "Invalid query" in warnings[0]
+    every_sample_stream_is_read(output)
+    assert output.activate_versions["transactions"]  # a complete full-table pass
+    assert "read in full" in output.tap.skipped_streams["transactions"]
+    clear_meta_cache()
+
+
+def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalog(caplog):
+    clear_meta_cache()
+    with SamplesServer() as server:
+        # A catalog from an earlier discovery, before the field existed: the SDK would
+        # apply its schema as is and drop every property it doesn't list.
+        catalog = TapOntraport(config=config_for(server)).catalog_dict
+        entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "temps")
+        del entry["schema"]["properties"]["firstname"]
+        entry["metadata"] = [m for m in entry["metadata"] if m["breadcrumb"] != ["properties", "firstname"]]
+        clear_meta_cache()
+        with caplog.at_level(logging.INFO, logger="tap-ontraport"):
+            output = run_tap(TapOntraport, config_for(server), catalog=catalog)
+    schema_has_it = False
+    for message in output.messages:
+        if message["type"] == "SCHEMA" and message["stream"] == "temps":
+            schema_has_it = "firstname" in message["schema"]["properties"]
+        if message["type"] == "RECORD" and message["stream"] == "temps":
+            assert schema_has_it and message["record"]["firstname"], message
+    assert ids(output, "temps") == {8, 10}
+    notices = [r.getMessage() for r in caplog.records if "firstname" in r.getMessage()]
+    assert len(notices) == 1 and "the catalog lacks 1 column(s)" in notices[0], notices
+    fields = {(r["stream"], r["field"]): r for r in output.records["fields"]}
+    assert fields[("temps", "firstname")]["in_meta"] is False
+    clear_meta_cache()

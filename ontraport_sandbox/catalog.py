@@ -11,7 +11,7 @@ Ontraport type alone does not say enough (a ``text`` field called ``city`` holds
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .documented import DOCUMENTED_BY_ID
 
@@ -34,6 +34,7 @@ class FieldSpec:
     subscription_object: int | None = None  # subscription: whose ids the list holds
     in_meta: bool = True  # meta lists it (meta may list fewer fields than records carry)
     stored: bool = True  # mergefields exist in meta only, never in records
+    extra_data: str | None = None  # related_data: the record key ("f2005//firstname") it shows
     empty: float = 0.08  # share of records where it is empty
     empty_as: str | None = ""  # "" / None (JSON null) / "0" for an empty value
     raw_number: float = 0.0  # share of records serving a numeric value as a JSON number
@@ -273,7 +274,7 @@ ODD_VALUES = {
     "Contact.f1014": "2021-02-30",  # fulldate: not even a date
     "Contact.title": [],  # text: an empty PHP array where a string belongs
     "Invoice.total": "1,234.50",  # price with a thousands separator
-    "Pet.f2004": "approx. 12",  # numeric on a custom object
+    "oPets.f2004": "approx. 12",  # numeric on a custom object
 }
 
 # --- The objects -------------------------------------------------------------------------
@@ -293,18 +294,32 @@ CONTACT_CUSTOM_FIELDS = (
     ("f1019", "rollup", "Pets owned"),
 )
 
-#: Custom objects (objectID >= 10000): contact-like base fields plus their own f#### fields.
+#: Custom objects (objectID >= 10000), named as real accounts name them (an `o` prefix, a
+#: plural): their own f#### fields, with related_data fields that show a field of a parent
+#: record. Like real rows (e.g. an `oDispenses` list read), the records carry those values
+#: under the path as key ("f2005//firstname"), and some paths no related_data field names.
+#: (name, type, alias[, extra_data]); "path" fields are the record keys, not in meta.
 CUSTOM_OBJECTS = (
-    {"object_id": 10000, "name": "Pet", "plural": "Pets", "size": 150, "icon": "paw",
+    {"object_id": 10000, "name": "oPets", "singular": "Pet", "plural": "Pets", "size": 150,
+     "icon": "paw",
      "fields": (("f2001", "text", "Name"), ("f2002", "drop", "Species"),
                 ("f2003", "fulldate", "Birthday"), ("f2004", "numeric", "Weight (kg)"),
-                ("f2005", "parent", "Owner"), ("f2006", "check", "Vaccinated"))},
-    {"object_id": 10001, "name": "Property", "plural": "Properties", "size": 100, "icon": "home",
+                ("f2005", "parent", "Owner"), ("f2006", "check", "Vaccinated"),
+                ("f2007", "related_data", "Owner first name", "f2005//firstname")),
+     "paths": ("f2005//firstname", "f2005//lastname")},
+    {"object_id": 10001, "name": "oProperties", "singular": "Property", "plural": "Properties",
+     "size": 100, "icon": "home",
      "fields": (("f2101", "text", "Address"), ("f2102", "price", "Value"),
                 ("f2103", "parent", "Owner"), ("f2104", "parent", "Resident pet"),
-                ("f2105", "list", "Features"), ("f2106", "numeric", "Bedrooms"))},
+                ("f2105", "list", "Features"), ("f2106", "numeric", "Bedrooms"),
+                ("f2107", "related_data", "Resident pet name", "f2104//f2001")),
+     "paths": ("f2104//f2001", "f2104//f2005//firstname")},
 )
-CUSTOM_BASE_FIELDS = "owner:parent unique_id date:timestamp dla:timestamp dlm:timestamp"
+#: The base fields real custom object rows carry (real-account-evidence.md); meta lists
+#: the first four, not the contact-like rest.
+CUSTOM_BASE_FIELDS = "owner:parent unique_id date:timestamp dlm:timestamp"
+CUSTOM_UNLISTED_BASE_FIELDS = ("system_source source_location ip_addy_display import_id:numeric"
+                               " bulk_mail:drop bulk_sms:drop bindex:numeric")
 
 #: The account's objects. Columns: objectID, default size, fields beyond the documented
 #: ones, the getInfo listFields, and the quirks each object shows.
@@ -387,10 +402,10 @@ def _custom_object_definition(row: dict) -> dict:
     name, object_id = row["name"], row["object_id"]
     return {
         "id": str(object_id), "name": name, "date_created": "1577836800",
-        "table": f"custom_{object_id}", "key": name.lower(), "external_key": "",
-        "primary_nav": "1", "singular": name, "plural": row["plural"],
-        "possessive": f"{name}'s", "plural_possessive": f"{row['plural']}'",
-        "icon": row["icon"], "theme": "blue", "deletable": "1", "object_label": name,
+        "table": f"custom_{object_id}", "key": row["singular"].lower(), "external_key": "",
+        "primary_nav": "1", "singular": row["singular"], "plural": row["plural"],
+        "possessive": f"{row['singular']}'s", "plural_possessive": f"{row['plural']}'",
+        "icon": row["icon"], "theme": "blue", "deletable": "1", "object_label": row["singular"],
     }
 
 
@@ -434,14 +449,31 @@ def _build_object(row: dict) -> ObjectSpec:
     )
 
 
+def _custom_field(meta_name: str, name: str, field_type: str, alias: str, extra_data: str | None = None) -> FieldSpec:
+    spec = _field(meta_name, name, field_type, alias=alias)
+    if field_type == "related_data":  # meta only: records carry the value under the path
+        return replace(spec, stored=False, extra_data=extra_data)
+    return spec
+
+
+def _path_field(meta_name: str, path: str) -> FieldSpec:
+    """A related-data value as list rows carry it, keyed by its path; not in meta."""
+    last = path.rsplit("//", 1)[-1]
+    kind = {"firstname": "first_name", "lastname": "last_name"}.get(last, "words")
+    return replace(_field(meta_name, path, "text", in_meta=False), kind=kind, empty=0.1)
+
+
 def _build_custom_object(row: dict) -> ObjectSpec:
-    names = _spec_fields(CUSTOM_BASE_FIELDS)
-    fields = [_field(row["name"], n, t) for n, t in names.items()]
-    fields += [_field(row["name"], n, t, alias=a) for n, t, a in row["fields"]]
+    meta_name = row["name"]
+    fields = [_field(meta_name, n, t) for n, t in _spec_fields(CUSTOM_BASE_FIELDS).items()]
+    fields += [_field(meta_name, n, t, in_meta=False)
+               for n, t in _spec_fields(CUSTOM_UNLISTED_BASE_FIELDS).items()]
+    fields += [_custom_field(meta_name, *field) for field in row["fields"]]
+    fields += [_path_field(meta_name, path) for path in row["paths"]]
     return ObjectSpec(
         object_id=row["object_id"], meta_name=row["name"], plural=None, singular=None,
         primary_key="id", size=row["size"], fields=tuple(fields), date_field="date",
-        dlm_field="dlm", list_fields=tuple(f.name for f in fields[-4:]), tie_share=0.1,
+        dlm_field="dlm", list_fields=tuple(f.name for f in fields if f.in_meta)[-4:], tie_share=0.1,
         meta_fields_empty=None, meta_flags_as_numbers=False, raw_number_fields=(),
     )
 

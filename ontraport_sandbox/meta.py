@@ -52,6 +52,8 @@ def field_meta(field: FieldSpec, spec: ObjectSpec) -> dict[str, Any]:
         entry["options"] = dict(field.options)
     if field.parent_object is not None:
         entry["parent_object"] = str(field.parent_object) if not field.system else field.parent_object
+    if field.extra_data is not None:
+        entry["extra_data"] = field.extra_data
     for key, value in META_QUIRKS.get(f"{spec.meta_name}.{field.name}", {}).items():
         if value is None:
             entry.pop(key, None)

@@ -28,7 +28,7 @@ def test_meta_without_object_id_describes_the_whole_account_by_id(reader):
 
 def test_meta_by_name_carries_the_object_id(reader):
     data = reader.data("/objects/meta", format="byName")
-    assert data["Contact"]["id"] == "0" and data["Pet"]["id"] == "10000"
+    assert data["Contact"]["id"] == "0" and data["oPets"]["id"] == "10000"
     assert data["Invoice"]["fields"] == reader.data("/objects/meta")["46"]["fields"]
 
 
@@ -65,12 +65,12 @@ def test_objects_without_meta_fields_say_so_with_an_empty_map(reader):
 def test_custom_objects_have_relationships_and_definitions(reader):
     meta = reader.data("/objects/meta")
     pet, prop = meta["10000"]["fields"], meta["10001"]["fields"]
-    assert {"id", "owner", "unique_id", "date", "dla", "dlm"} <= set(pet)
+    assert {"id", "owner", "unique_id", "date", "dlm"} <= set(pet)
     assert pet["f2005"]["type"] == "parent" and pet["f2005"]["parent_object"] == "0"
     assert prop["f2104"]["parent_object"] == "10000"
     definitions = reader.data("/CustomObjects")
     assert [(d["id"], d["name"], d["plural"]) for d in definitions] == [
-        ("10000", "Pet", "Pets"), ("10001", "Property", "Properties")]
+        ("10000", "oPets", "Pets"), ("10001", "oProperties", "Properties")]
     pets = {p["id"] for p in reader.data("/objects", objectID=10000, listFields="id", range=50)}
     properties = reader.data("/objects", objectID=10001, range=50)
     assert any(p["f2104"] in pets or p["f2104"] for p in properties)
@@ -137,3 +137,22 @@ def test_forbidden_objects_answer_403_on_every_read_but_stay_in_meta():
         everything = client.data("/objects/meta")
         assert "46" in everything and "10000" in everything
         assert client.get("/Contacts").status_code == 200
+
+
+def test_custom_object_rows_look_like_real_ones(reader):
+    """Real custom object rows carry contact-like base fields meta doesn't list, and the
+    values of related_data fields under their path; nothing contact-like beyond that."""
+    meta = reader.data("/objects/meta")
+    pet_meta = meta["10000"]["fields"]
+    assert meta["10000"]["name"] == "oPets" and meta["10001"]["name"] == "oProperties"
+    assert pet_meta["f2007"] == {**pet_meta["f2007"], "type": "related_data", "extra_data": "f2005//firstname"}
+    base = {"system_source", "source_location", "ip_addy_display", "import_id", "bulk_mail", "bulk_sms", "bindex"}
+    assert not base & set(pet_meta)
+    for object_id, paths in ((10000, {"f2005//firstname", "f2005//lastname"}),
+                             (10001, {"f2104//f2001", "f2104//f2005//firstname"})):
+        rows = reader.data("/objects", objectID=object_id, range=50)
+        keys = set(rows[0])
+        assert base | paths <= keys
+        assert not {"ip_addy", "contact_cat", "updateSequence", "updateCampaign", "dla"} & keys
+        assert not {name for name, field in meta[str(object_id)]["fields"].items()
+                    if field["type"] == "related_data"} & keys  # meta-only, like mergefields

@@ -252,7 +252,9 @@ class FieldSpec:
 
     @property
     def has_labels(self) -> bool:
-        return self.ontraport_type in ("drop", "list")
+        """A drop/list field gets a label column, unless we know no labels for it at all
+        (a documented field meta doesn't list): that column would always be null."""
+        return self.ontraport_type in ("drop", "list") and (self.in_meta or bool(self.options))
 
 
 def parse_options(raw: Any) -> dict[str, str]:
@@ -323,6 +325,8 @@ def build_schema(primary_key: str, fields: Iterable[FieldSpec]) -> dict:
         if spec.name == primary_key:
             continue
         properties[spec.name] = schema_for_type(spec.ontraport_type)
+        if spec.name not in companions:
+            continue
         if spec.ontraport_type == "drop":
             properties[companions[spec.name]] = dict(_NULLABLE_STRING)
         elif spec.ontraport_type == "list":

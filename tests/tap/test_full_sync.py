@@ -115,3 +115,34 @@ def test_one_meta_call_and_full_pages(default_sandbox, full_sync):
     counted = [entry for entry in collection if entry[3].get("count")]
     assert len(counted) == len({(e.path, e.params.get("objectID")) for e in collection})
     assert not [entry for entry in log if "getInfo" in entry.path]
+
+
+def test_every_field_of_every_record_arrives(default_sandbox, full_sync, object_streams):
+    """Listed by meta or not, a related-data path or a plain name: nothing is left behind."""
+    tap = full_sync.tap
+    for name, object_id in object_streams.items():
+        related = {spec.related_path: spec.name for spec in tap.streams[name].field_specs if spec.related_path}
+        key = default_sandbox.account.primary_key(object_id)
+        loaded = {record[key]: record for record in full_sync.records.get(name, [])}
+        for record_id in default_sandbox.account.ids(object_id)[:60]:
+            raw = default_sandbox.account.get(object_id, record_id)
+            for field in raw:
+                column = related.get(field, field)
+                assert column in loaded[record_id], (name, field)
+                assert column in full_sync.schemas[name]["properties"], (name, field)
+    assert "last_note" in full_sync.schemas["contacts"]["properties"]  # meta omits it
+
+
+def test_custom_object_columns_all_hold_data(full_sync):
+    """Real custom object rows carry their base fields; no always-null contact-like column."""
+    for name in ("pets", "properties"):
+        records = full_sync.records[name]
+        empty = {column for column in full_sync.schemas[name]["properties"]
+                 if all(record.get(column) in (None, []) for record in records)}
+        assert not empty, (name, empty)
+    pets = full_sync.schemas["pets"]["properties"]
+    assert {"f2007", "f2005__lastname", "system_source", "bindex"} <= set(pets)  # f2007 <- f2005//firstname
+    fields = {(r["stream"], r["field"]): r for r in full_sync.records["fields"]}
+    assert fields[("pets", "f2007")]["alias"] == "Owner first name"
+    assert fields[("pets", "f2007")]["related_path"] == "f2005//firstname"
+    assert fields[("pets", "f2005__lastname")]["related_path"] == "f2005//lastname"

@@ -45,13 +45,15 @@ def field_meta(field: FieldSpec, spec: ObjectSpec) -> dict[str, Any]:
         "unique": _flag(field.name in ("unique_id",), spec),
         "editable": None if custom_parent else _flag(
             field.name not in READ_ONLY and field.name != spec.primary_key
-            and field.type != "mergefield", spec),
+            and field.type not in ("mergefield", "related_data"), spec),
         "deletable": _flag(not field.system, spec),
     }
     if field.options is not None:
         entry["options"] = dict(field.options)
     if field.parent_object is not None:
         entry["parent_object"] = str(field.parent_object) if not field.system else field.parent_object
+    if field.extra_data is not None:
+        entry["extra_data"] = field.extra_data
     for key, value in META_QUIRKS.get(f"{spec.meta_name}.{field.name}", {}).items():
         if value is None:
             entry.pop(key, None)

@@ -296,3 +296,10 @@ def test_a_refused_count_is_told_apart_from_a_refused_sort():
     assert contacts.requests == 3 and report.requests_spent == 4  # meta + 3 on Contacts
     assert report.unknown_field == "not probed"  # Contacts had no request left
     assert "condition" in client.sent[-1] and "count" not in client.sent[-1]
+
+
+def test_the_command_is_installed_as_a_console_script():
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["tap-ontraport-check"] == "tap_ontraport.check:main"

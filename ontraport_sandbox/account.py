@@ -340,8 +340,8 @@ class Matches:
             cache: dict[str, Any] = {}
 
             def value_of(name: str) -> Any:
-                if name not in cache:
-                    cache[name] = store.value(pos, name)
+                if name not in cache:  # a field the object lacks (an ignored unknown field) is null
+                    cache[name] = store.value(pos, name) if name in store.known_fields else None
                 return cache[name]
 
             if self.residual is not None and not self.residual.matches(value_of):

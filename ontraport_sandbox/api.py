@@ -14,7 +14,7 @@ from typing import Any
 
 from . import meta
 from .account import Account, ObjectStore
-from .query import QueryError, as_number, parse_collection_params
+from .query import FieldPolicy, QueryError, as_number, parse_collection_params
 
 API_PREFIX = "/1"
 TEXT = "text/html;charset=UTF-8"  # the real 401 uses this; the sandbox reuses it for errors
@@ -49,11 +49,19 @@ class Response:
         return str(self.payload).encode()
 
 
+#: The answer to every read of a refused object (seen for a custom object meta still lists).
+REFUSED_OBJECT = {"code": 1, "data": "Invalid object type"}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class RefusedObject(Exception):
+    """A read of an object the API refuses with a JSON error envelope (HTTP 400)."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +71,12 @@ class Route:
 
 
 class Api:
-    def __init__(self, account: Account, forbidden=(), seed: int = 1):
+    def __init__(self, account: Account, forbidden=(), seed: int = 1, refused=(),
+                 ignore_unknown_fields: bool = False):
         self.account = account
         self.forbidden = frozenset(int(o) for o in forbidden)
+        self.refused = frozenset(int(o) for o in refused)  # meta lists them, reads answer 400
+        self.ignore_unknown_fields = ignore_unknown_fields
         self.seed = seed
         self._calls = 0
         self._calls_lock = threading.Lock()
@@ -108,6 +119,8 @@ class Api:
             return self._answer(route, path, params)
         except ApiError as error:
             return Response(error.status, error.message, TEXT)
+        except RefusedObject:
+            return Response(400, dict(REFUSED_OBJECT))
         except QueryError as error:
             return Response(400, str(error), TEXT)
 
@@ -116,6 +129,8 @@ class Api:
             return self._meta(route, params)
         object_id = route.object_id if route.object_id is not None else self._object_id(params)
         store = self._readable(object_id)
+        if object_id in self.refused:
+            raise RefusedObject(object_id)
         if route.kind == "collection":
             return self._collection(store, path, params)
         if route.kind == "single":
@@ -144,10 +159,13 @@ class Api:
             raise ApiError(403, "Forbidden: this API key's user may not read this object")
         return store
 
+    def _fields(self, store: ObjectStore) -> FieldPolicy:
+        return FieldPolicy(store.known_fields, ignore_unknown=self.ignore_unknown_fields)
+
     # -- endpoints -----------------------------------------------------------------------------
 
     def _collection(self, store: ObjectStore, path: str, params: dict[str, str]) -> Response:
-        query = parse_collection_params(params, store.known_fields)
+        query = parse_collection_params(params, self._fields(store))
         with self.account.lock:
             matches = store.matches(query, self._rng())
             records = [store.render(p, query.list_fields) for p in matches.page()]
@@ -170,7 +188,7 @@ class Api:
         return Response(200, self._envelope(record))
 
     def _info(self, store: ObjectStore, params: dict[str, str]) -> Response:
-        query = parse_collection_params(params, store.known_fields)
+        query = parse_collection_params(params, self._fields(store))
         with self.account.lock:
             matches = store.matches(query, self._rng())
             count = matches.total()

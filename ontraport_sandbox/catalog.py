@@ -32,6 +32,7 @@ class FieldSpec:
     options: dict[str, str] | None = None  # drop/list: option id -> label
     parent_object: int | None = None  # parent: the object its value points at
     subscription_object: int | None = None  # subscription: whose ids the list holds
+    extra_data: str | None = None  # meta "extra_data": a related_data path, a subscription's model
     in_meta: bool = True  # meta lists it (meta may list fewer fields than records carry)
     stored: bool = True  # mergefields exist in meta only, never in records
     extra_data: str | None = None  # related_data: the record key ("f2005//firstname") it shows

@@ -10,6 +10,7 @@ import threading
 from .catalog import ACCOUNT_OBJECTS
 from .faults import KINDS, Fault
 from .server import Sandbox
+from .variants import VARIANTS
 
 DEFAULT_PORT = 8765
 
@@ -66,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--forbid", type=object_id, action="append", default=[], metavar="OBJ",
         help="answer 403 to every read of this object (repeatable)")
     add("--odd-values", action="store_true", help="serve a few deliberately malformed values")
+    add("--variant", action="append", default=[], metavar="NAME",
+        help="switch one unconfirmed API behaviour to its other side (repeatable; see --list-variants)")
+    add("--list-variants", action="store_true", help="print the behaviour variants and exit")
     noise = parser.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no request log")
     noise.add_argument("--verbose", action="store_true", help="request log with faults and rate-limit state")
@@ -74,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.list_variants:
+        width = max(map(len, VARIANTS))
+        print("\n".join(f"{name:<{width}}  {text}" for name, text in VARIANTS.items()))
+        return 0
     log = "quiet" if args.quiet else "verbose" if args.verbose else "requests"
     try:
         sandbox = Sandbox(
@@ -81,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             rate_window=args.rate_window, latency=args.latency, jitter=args.jitter,
             app_id=args.app_id, api_key=args.api_key, faults=args.fault, forbidden=args.forbid,
             odd_values=args.odd_values, host=args.host, port=args.port, log=log,
+            variants=args.variant,
         ).start()
     except (OSError, KeyError, ValueError) as error:
         print(f"ontraport-sandbox: {error}", file=sys.stderr)
@@ -91,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     records = sum(sandbox.account.count(o) for o in sandbox.account.object_ids())
     limit = (f"rate limit {args.rate_limit}/{args.rate_window:g}s" if args.rate_limit
              else "no rate limit")
+    variants = f", variants {', '.join(sandbox.variants)}" if sandbox.variants else ""
     print(f"Ontraport sandbox serving {sandbox.url} (seed {args.seed}, {records} records in "
-          f"{len(sandbox.account.object_ids())} objects, {limit})", flush=True)
+          f"{len(sandbox.account.object_ids())} objects, {limit}{variants})", flush=True)
     if log == "verbose":
         print(sandbox.describe(), file=sys.stderr, flush=True)
     try:

@@ -45,7 +45,7 @@ def field_meta(field: FieldSpec, spec: ObjectSpec) -> dict[str, Any]:
         "unique": _flag(field.name in ("unique_id",), spec),
         "editable": None if custom_parent else _flag(
             field.name not in READ_ONLY and field.name != spec.primary_key
-            and field.type != "mergefield", spec),
+            and field.type not in ("mergefield", "related_data"), spec),
         "deletable": _flag(not field.system, spec),
     }
     if field.options is not None:

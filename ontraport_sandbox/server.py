@@ -26,6 +26,7 @@ from .api import JSON, TEXT, Api, CollectionRequest, encode_json
 from .counters import Counters, LogEntry
 from .faults import REPLACING, Fault, FaultPlan
 from .ratelimit import RollingWindow
+from .variants import UNKNOWN_FIELD_IGNORED, account_objects, refused_objects, validate
 
 AUTH_FAILURE = "Your App ID and API Key do not authenticate."
 BUSY_MESSAGE = "The server is temporarily busy. Please try again."  # assumed wording
@@ -134,12 +135,16 @@ class Sandbox:
                  app_id: str = "sandbox", api_key: str = "sandbox",
                  faults: Iterable[Fault] = (), forbidden: Iterable[int] = (),
                  odd_values: bool = False, host: str = "127.0.0.1", port: int = 0,
-                 log: str = "quiet"):
+                 log: str = "quiet", variants: Iterable[str] = ()):
         if log not in LOG_MODES:
             raise ValueError(f"log must be one of {LOG_MODES}")
         self.seed = seed
-        self.account = Account(seed=seed, scale=scale, sizes=sizes, odd_values=odd_values)
-        self.api = Api(self.account, forbidden=forbidden, seed=seed)
+        self.variants: tuple[str, ...] = validate(variants)  # see variants.VARIANTS
+        self.account = Account(seed=seed, scale=scale, sizes=sizes, odd_values=odd_values,
+                               objects=account_objects(self.variants))
+        self.api = Api(self.account, forbidden=forbidden, seed=seed,
+                       refused=refused_objects(self.variants),
+                       ignore_unknown_fields=UNKNOWN_FIELD_IGNORED in self.variants)
         self.counters = Counters()
         self.limiter = RollingWindow(rate_limit, rate_window)
         self.fault_plan = FaultPlan(faults, seed)

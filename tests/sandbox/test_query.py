@@ -132,7 +132,6 @@ def test_random_conditions_on_the_fast_columns_agree_with_brute_force(reader, co
 @pytest.mark.parametrize("condition", [
     "[{bad json",
     json.dumps([cond("id", "~", 1)]),
-    json.dumps([cond("no_such_field", "=", 1)]),
     json.dumps("id > 5"),
     json.dumps([cond("id", "=", 1), cond("id", "=", 2)]),
     json.dumps([cond("id", "=", 1), "XOR", cond("id", "=", 2)]),

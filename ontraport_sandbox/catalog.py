@@ -35,7 +35,6 @@ class FieldSpec:
     extra_data: str | None = None  # meta "extra_data": a related_data path, a subscription's model
     in_meta: bool = True  # meta lists it (meta may list fewer fields than records carry)
     stored: bool = True  # mergefields exist in meta only, never in records
-    extra_data: str | None = None  # related_data: the record key ("f2005//firstname") it shows
     empty: float = 0.08  # share of records where it is empty
     empty_as: str | None = ""  # "" / None (JSON null) / "0" for an empty value
     raw_number: float = 0.0  # share of records serving a numeric value as a JSON number
@@ -306,15 +305,15 @@ CUSTOM_OBJECTS = (
      "fields": (("f2001", "text", "Name"), ("f2002", "drop", "Species"),
                 ("f2003", "fulldate", "Birthday"), ("f2004", "numeric", "Weight (kg)"),
                 ("f2005", "parent", "Owner"), ("f2006", "check", "Vaccinated"),
-                ("f2007", "related_data", "Owner first name", "f2005//firstname")),
-     "paths": ("f2005//firstname", "f2005//lastname")},
+                ("f2007", "related_data", "Owner last name", "f2005//lastname")),
+     "paths": ("f2005//lastname", "f2005//email")},
     {"object_id": 10001, "name": "oProperties", "singular": "Property", "plural": "Properties",
      "size": 100, "icon": "home",
      "fields": (("f2101", "text", "Address"), ("f2102", "price", "Value"),
                 ("f2103", "parent", "Owner"), ("f2104", "parent", "Resident pet"),
                 ("f2105", "list", "Features"), ("f2106", "numeric", "Bedrooms"),
                 ("f2107", "related_data", "Resident pet name", "f2104//f2001")),
-     "paths": ("f2104//f2001", "f2104//f2005//firstname")},
+     "paths": ("f2104//f2001", "f2104//f2005//lastname")},
 )
 #: The base fields real custom object rows carry (real-account-evidence.md); meta lists
 #: the first four, not the contact-like rest.
@@ -460,7 +459,7 @@ def _custom_field(meta_name: str, name: str, field_type: str, alias: str, extra_
 def _path_field(meta_name: str, path: str) -> FieldSpec:
     """A related-data value as list rows carry it, keyed by its path; not in meta."""
     last = path.rsplit("//", 1)[-1]
-    kind = {"firstname": "first_name", "lastname": "last_name"}.get(last, "words")
+    kind = {"firstname": "first_name", "lastname": "last_name", "email": "email"}.get(last, "words")
     return replace(_field(meta_name, path, "text", in_meta=False), kind=kind, empty=0.1)
 
 

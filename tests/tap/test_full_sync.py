@@ -141,8 +141,8 @@ def test_custom_object_columns_all_hold_data(full_sync):
                  if all(record.get(column) in (None, []) for record in records)}
         assert not empty, (name, empty)
     pets = full_sync.schemas["pets"]["properties"]
-    assert {"f2007", "f2005__lastname", "system_source", "bindex"} <= set(pets)  # f2007 <- f2005//firstname
+    assert {"f2007", "f2005__email", "system_source", "bindex"} <= set(pets)  # f2007 <- f2005//lastname
     fields = {(r["stream"], r["field"]): r for r in full_sync.records["fields"]}
-    assert fields[("pets", "f2007")]["alias"] == "Owner first name"
-    assert fields[("pets", "f2007")]["related_path"] == "f2005//firstname"
-    assert fields[("pets", "f2005__lastname")]["related_path"] == "f2005//lastname"
+    assert fields[("pets", "f2007")]["alias"] == "Owner last name"
+    assert fields[("pets", "f2007")]["related_path"] == "f2005//lastname"
+    assert fields[("pets", "f2005__email")]["related_path"] == "f2005//email"

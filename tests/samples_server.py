@@ -66,7 +66,8 @@ class SamplesServer:
     def __init__(self, extra_objects: dict[str, str] | None = None,
                  statuses: dict[str, tuple[int, str]] | None = None, sample_set: int = 0,
                  refused_fields: frozenset[str] = frozenset(),
-                 meta_fields: dict[str, dict] | None = None) -> None:
+                 meta_fields: dict[str, dict] | None = None,
+                 ignored_fields: frozenset[str] = frozenset()) -> None:
         self.requests: list[tuple[str, dict]] = []
         self.extra_objects = extra_objects or {}
         self.statuses = statuses or {}
@@ -74,6 +75,8 @@ class SamplesServer:
         # Like the real API: a condition or sort on a field the object lacks answers 400.
         self.refused_fields = refused_fields
         self.meta_fields = meta_fields or {}  # objectID -> fields added to its meta
+        # Like the other guess about the API: a condition on these fields matches nothing.
+        self.ignored_fields = ignored_fields
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -122,6 +125,8 @@ class SamplesServer:
             return meta
         served = self.samples.get(params.get("objectID", "") if path == "/1/objects" else path)
         if served is not None:
+            if any(f'"{name}"' in params.get("condition", "") for name in self.ignored_fields):
+                return EMPTY_LIST
             return as_list_answer(served[1])
         return EMPTY_LIST if path == "/1/DeletedOrders" else None
 

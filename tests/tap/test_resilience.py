@@ -95,3 +95,17 @@ def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalo
     fields = {(r["stream"], r["field"]): r for r in output.records["fields"]}
     assert fields[("temps", "firstname")]["in_meta"] is False
     clear_meta_cache()
+
+
+def test_a_catalog_asking_for_a_dlm_the_records_lack_reads_the_object_in_full(caplog):
+    clear_meta_cache()
+    with SamplesServer(ignored_fields=frozenset({"dlm"})) as server:
+        catalog = TapOntraport(config=config_for(server)).catalog_dict
+        entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "transactions")
+        entry.update(replication_key="dlm", replication_method="INCREMENTAL")
+        clear_meta_cache()
+        with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
+            output = run_tap(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"), catalog=catalog)
+    assert ids(output, "transactions") == {1}  # a dlm condition would have matched nothing
+    assert sum("asks for incremental replication on `dlm`" in r.getMessage() for r in caplog.records) == 1
+    clear_meta_cache()

@@ -10,6 +10,8 @@ virtual environment (all gitignored):
     .venv/          the tap with its test extras (pytest, ...)
     .venv-meltano/  Meltano (it installs the plugins under .meltano/, one venv each)
     .venv-airflow/  Apache Airflow, for the end-to-end test of the DAG (made by that test)
+    .venv-dbt/      dbt-core and dbt-postgres, for the dbt package in transform/ (made by the e2e tests,
+                    or `setup --dbt`); Meltano's `dbt-postgres` utility runs this venv's `dbt`
 
 Other subcommands: `test-fast`, `test-e2e` (one half of `test`), `setup` (only the venvs),
 `clean` (remove the venvs, .meltano/ and output/demo/). Extra arguments after `--` go to
@@ -33,9 +35,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO_VERSION = "4.4.1"
 AIRFLOW_VERSION = "3.3.2"
+# dbt-core 1.12 does not install from the package registries alone (its parser's build
+# downloads a binary); 1.11 resolves from wheels.
+DBT_REQUIREMENTS = ["dbt-core~=1.11.0", "dbt-postgres~=1.11.0"]
 PROJECT_VENV = ROOT / ".venv"
 MELTANO_VENV = ROOT / ".venv-meltano"
 AIRFLOW_VENV = ROOT / ".venv-airflow"
+DBT_VENV = ROOT / ".venv-dbt"
 DEMO_OUTPUT = ROOT / "output" / "demo"
 FAST_SUITES = ["tests/unit", "tests/sandbox", "tests/tap"]
 E2E_SUITE = ["tests/e2e"]
@@ -186,6 +192,12 @@ def ensure_airflow() -> Path:
     """.venv-airflow with Apache Airflow; returns the `airflow` executable."""
     ensure_venv(AIRFLOW_VENV, [f"apache-airflow=={AIRFLOW_VERSION}"])
     return venv_bin(AIRFLOW_VENV, "airflow")
+
+
+def ensure_dbt() -> Path:
+    """.venv-dbt with dbt-core and dbt-postgres; returns the `dbt` executable."""
+    ensure_venv(DBT_VENV, DBT_REQUIREMENTS)
+    return venv_bin(DBT_VENV, "dbt")
 
 
 def meltano_env(**extra: str) -> dict[str, str]:
@@ -378,11 +390,13 @@ def cmd_setup(args: argparse.Namespace) -> int:
     ensure_meltano()
     if args.airflow:
         ensure_airflow()
+    if args.dbt:
+        ensure_dbt()
     return 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    for path in (PROJECT_VENV, MELTANO_VENV, AIRFLOW_VENV, ROOT / ".meltano", DEMO_OUTPUT, ROOT / "output" / "logs"):
+    for path in (PROJECT_VENV, MELTANO_VENV, AIRFLOW_VENV, DBT_VENV, ROOT / ".meltano", DEMO_OUTPUT, ROOT / "output" / "logs"):
         if path.exists():
             step(f"Removing {path.relative_to(ROOT)}")
             shutil.rmtree(path)
@@ -410,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("test-e2e", help="only the end-to-end suite (Meltano, PostgreSQL, Airflow)")
     setup = sub.add_parser("setup", help="only create .venv and .venv-meltano")
     setup.add_argument("--airflow", action="store_true", help="also .venv-airflow")
+    setup.add_argument("--dbt", action="store_true", help="also .venv-dbt (dbt-core, dbt-postgres)")
     sub.add_parser("clean", help="remove the venvs, .meltano/ and output/demo/")
     args = parser.parse_args(argv)
     if hasattr(signal, "SIGTERM"):

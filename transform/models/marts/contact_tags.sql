@@ -1,0 +1,21 @@
+{#- One row per contact and tag, with the tag's name. From `contacts.contact_cat` (the tag
+    ids on a contact, `*/*3*/*14*/*` in the API): every account has it, whereas the Tag
+    Subscribers object (138) is documented only recently and not readable everywhere. -#}
+with tagged as (
+    select distinct
+        contacts.account,
+        contacts.id as contact_id,
+        tag.tag_id
+    from {{ ref('stg_ontraport__contacts') }} as contacts
+    cross join lateral unnest(contacts.contact_cat) as tag(tag_id)
+    where tag.tag_id is not null
+)
+
+select
+    tagged.account,
+    tagged.contact_id,
+    tagged.tag_id,
+    tags.tag_name
+from tagged
+left join {{ ref('stg_ontraport__tags') }} as tags
+    on tags.account = tagged.account and tags.id = tagged.tag_id

@@ -1,0 +1,1 @@
+{{ ontraport_staging('campaign_builder_items', deleted=true) }}

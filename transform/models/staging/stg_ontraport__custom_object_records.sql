@@ -1,0 +1,1 @@
+{{ ontraport_custom_object_records() }}

@@ -1,0 +1,1 @@
+{{ ontraport_staging('custom_objects', deleted=true) }}

@@ -1,0 +1,1 @@
+{{ ontraport_staging('products', deleted=true) }}

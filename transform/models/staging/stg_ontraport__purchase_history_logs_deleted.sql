@@ -1,0 +1,1 @@
+{{ ontraport_staging('purchase_history_logs', deleted=true) }}

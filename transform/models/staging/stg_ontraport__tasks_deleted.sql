@@ -1,0 +1,1 @@
+{{ ontraport_staging('tasks', deleted=true) }}

@@ -10,6 +10,7 @@ Standard library only; see docs/sandbox.md for what it models and what it does n
 
 from .api import CollectionRequest
 from .faults import Fault
+from .ratelimit import OtherTool, RateScenario
 from .server import Sandbox
 
-__all__ = ["Sandbox", "Fault", "CollectionRequest"]
+__all__ = ["Sandbox", "Fault", "CollectionRequest", "RateScenario", "OtherTool"]

@@ -9,6 +9,7 @@ import threading
 
 from .catalog import ACCOUNT_OBJECTS
 from .faults import KINDS, Fault
+from .ratelimit import RESET_MEANINGS, OtherTool, RateScenario, parse_changes
 from .server import Sandbox
 from .variants import VARIANTS
 
@@ -43,6 +44,29 @@ def fault(text: str) -> Fault:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _storm(text: str) -> tuple[float, float]:
+    start, sep, seconds = text.partition(":")
+    try:
+        if sep:
+            return float(start), float(seconds)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"--storm takes START:SECONDS, got {text!r}")
+
+
+def _other_tool(text: str) -> OtherTool:
+    try:
+        return OtherTool.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--other-tool {text!r}: {error}") from None
+
+
+def rate_scenario(args: argparse.Namespace) -> RateScenario:
+    return RateScenario(reset_meaning=args.reset_meaning, headers=not args.no_rate_headers,
+                        changes=parse_changes(args.rate_change), storm=args.storm, prefill=args.prefill,
+                        other=args.other_tool)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ontraport-sandbox",
@@ -59,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("--rate-limit", type=int, default=180, metavar="N",
         help="requests per window (default 180; 0 disables limiting and the x-rate-limit-* headers)")
     add("--rate-window", type=float, default=60.0, metavar="S", help="window in seconds (default 60)")
+    add("--reset-meaning", choices=RESET_MEANINGS, default="slot",
+        help="what x-rate-limit-reset counts down to: one slot freeing (default) or the whole window clearing")
+    add("--no-rate-headers", action="store_true",
+        help="send no x-rate-limit-* headers while still enforcing the limit (a proxy that strips them)")
+    add("--rate-change", action="append", default=[], metavar="T:N",
+        help="at T seconds after start the limit becomes N per window (repeatable), e.g. 30:120")
+    add("--storm", type=_storm, metavar="T:S", help="answer every request 429 for S seconds from T seconds after start")
+    add("--prefill", type=int, default=0, metavar="N", help="N requests of other tools already in the window at start")
+    add("--other-tool", type=_other_tool, metavar="SHARE[:burst=N]",
+        help="another integration on the account sending SHARE of the limit, N requests at a time")
     add("--latency", type=float, default=0.0, metavar="S", help="delay every answer by S seconds")
     add("--jitter", type=float, default=0.0, metavar="S", help="... plus or minus up to S seconds")
     add("--fault", type=fault, action="append", default=[], metavar="SPEC",
@@ -90,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             app_id=args.app_id, api_key=args.api_key, faults=args.fault, forbidden=args.forbid,
             odd_values=args.odd_values, host=args.host, port=args.port, log=log,
             variants=args.variant,
+            rate_scenario=rate_scenario(args),
         ).start()
     except (OSError, KeyError, ValueError) as error:
         print(f"ontraport-sandbox: {error}", file=sys.stderr)

@@ -25,7 +25,7 @@ from .account import Account
 from .api import JSON, TEXT, Api, CollectionRequest, encode_json
 from .counters import Counters, LogEntry
 from .faults import REPLACING, Fault, FaultPlan
-from .ratelimit import RollingWindow
+from .ratelimit import OtherToolTraffic, RateScenario, RollingWindow
 from .variants import UNKNOWN_FIELD_IGNORED, account_objects, refused_objects, validate
 
 AUTH_FAILURE = "Your App ID and API Key do not authenticate."
@@ -135,7 +135,8 @@ class Sandbox:
                  app_id: str = "sandbox", api_key: str = "sandbox",
                  faults: Iterable[Fault] = (), forbidden: Iterable[int] = (),
                  odd_values: bool = False, host: str = "127.0.0.1", port: int = 0,
-                 log: str = "quiet", variants: Iterable[str] = ()):
+                 log: str = "quiet", variants: Iterable[str] = (),
+                 rate_scenario: RateScenario | None = None):
         if log not in LOG_MODES:
             raise ValueError(f"log must be one of {LOG_MODES}")
         self.seed = seed
@@ -146,7 +147,7 @@ class Sandbox:
                        refused=refused_objects(self.variants),
                        ignore_unknown_fields=UNKNOWN_FIELD_IGNORED in self.variants)
         self.counters = Counters()
-        self.limiter = RollingWindow(rate_limit, rate_window)
+        self.limiter = RollingWindow(rate_limit, rate_window, scenario=rate_scenario)
         self.fault_plan = FaultPlan(faults, seed)
         self.host, self.port, self.log = host, port, log
         self.app_id, self.api_key = app_id, api_key  # what clients must send (never logged)
@@ -172,6 +173,10 @@ class Sandbox:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"ontraport-sandbox:{self.port}", daemon=True)
         self._thread.start()
+        self.limiter.begin()
+        other = self.limiter.scenario.other
+        if other is not None and self.limiter.enabled:
+            OtherToolTraffic(self.limiter, other, self._stopping).start()
         return self
 
     def stop(self) -> None:

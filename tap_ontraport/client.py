@@ -230,7 +230,8 @@ class OntraportClient:
         except requests.exceptions.RequestException as exc:
             self.governor.observe(ticket, None, None)
             raise _TransientFault(f"connection failed ({type(exc).__name__})") from None
-        wait = self.governor.observe(ticket, response.headers, response.status_code)
+        refusal = response.text if response.status_code == 429 else None
+        wait = self.governor.observe(ticket, response.headers, response.status_code, refusal)
         try:
             return self._interpret(path, params, response)
         except _TransientFault as fault:

@@ -257,9 +257,12 @@ class TapOntraport(Tap):
         if snapshot["limit"] is None:
             logger.info("Rate limit: the API sent no x-rate-limit headers")
         else:
+            source = "x-rate-limit headers" if snapshot["limit_source"] == "headers" else "429 answers (no headers)"
+            window = f"{snapshot['window_seconds'] or 0:g}s" + ("" if snapshot["window_known"] else " (estimated)")
             logger.info(
-                "Rate limit: %s requests per %gs window, our cap %s; requests held for the budget %d times (%.1fs summed over parallel requests)",
-                snapshot["limit"], snapshot["window_seconds"] or 0, snapshot["cap"],
+                "Rate limit: %s requests per %s window (from %s), our cap %s; other tools used %d requests "
+                "while we ran; requests held for the budget %d times (%.1fs summed over parallel requests)",
+                snapshot["limit"], window, source, snapshot["cap"], snapshot["others_requests"],
                 snapshot["waits"], snapshot["wait_seconds"],
             )
         for line in self.coercion_report.lines():

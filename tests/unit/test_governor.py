@@ -1,19 +1,23 @@
 """The rate governor, driven by a simulated clock against a simulated rolling window.
 
 The simulation is an event loop over virtual time: a server that counts each request
-when it arrives in a sliding window and answers after a random latency with the
-x-rate-limit-* headers, and a few workers that send whenever the governor lets them.
-It checks the two promises at once: never a 429, and the budget kept full.
+when it arrives (after the latency, like the sandbox) in a sliding window and answers with
+the x-rate-limit-* headers, a few workers that send whenever the governor lets them, and
+optionally another tool on the same account, a 429 storm, a limit that changes, headers
+stripped. Each condition of the rate-budget issue is one test here, with its target.
 """
+
+from __future__ import annotations
 
 import heapq
 import math
 import random
 from collections import deque
+from dataclasses import dataclass, field
 
 import pytest
 
-from tap_ontraport.governor import RateGovernor, RateHeaders
+from tap_ontraport.governor import RateGovernor, RateHeaders, parse_refusal
 
 
 class Clock:
@@ -24,47 +28,92 @@ class Clock:
         return self.now
 
 
+@dataclass
 class SlidingWindowServer:
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self.log: deque[float] = deque()
-        self.all_times: list[float] = []
-        self.served = 0
-        self.rejected = 0
-        self.ours_rejected = 0
+    """A rolling window of `limit` per `window` s; `reset_meaning` "slot" or "window"."""
 
-    def arrive(self, now: float) -> tuple[int, dict[str, str]]:
+    limit: int
+    window: float
+    reset_meaning: str = "slot"
+    headers: bool = True
+    limit_changes: list[tuple[float, int]] = field(default_factory=list)  # (at, new limit)
+    storm: tuple[float, float] | None = None  # every answer 429 in [start, end)
+    log: deque = field(default_factory=deque)
+    ours_served: list[float] = field(default_factory=list)
+    others_served: list[float] = field(default_factory=list)
+    ours_rejected: int = 0
+    others_rejected: int = 0
+    refused_at: list[float] = field(default_factory=list)
+
+    def limit_at(self, now: float) -> int:
+        limit = self.limit
+        for at, value in self.limit_changes:
+            if now >= at:
+                limit = value
+        return limit
+
+    def arrive(self, now: float, *, ours: bool = True) -> tuple[int, dict[str, str], str]:
         while self.log and self.log[0] <= now - self.window:
             self.log.popleft()
-        if len(self.log) >= self.limit:
-            self.rejected += 1
+        limit = self.limit_at(now)
+        stormy = self.storm is not None and self.storm[0] <= now < self.storm[1]
+        if stormy or len(self.log) >= limit:
             status = 429
+            if ours:
+                self.ours_rejected += 1
+                self.refused_at.append(now)
+            else:
+                self.others_rejected += 1
         else:
-            self.log.append(now)
-            self.all_times.append(now)
-            self.served += 1
             status = 200
-        reset = math.ceil(self.log[0] + self.window - now) if self.log else self.window
+            self.log.append(now)
+            (self.ours_served if ours else self.others_served).append(now)
+        if not self.log:
+            reset = self.window
+        elif self.reset_meaning == "slot":
+            reset = self.log[0] + self.window - now
+        else:
+            reset = self.log[-1] + self.window - now
         headers = {
-            "x-rate-limit-limit": str(self.limit),
-            "x-rate-limit-remaining": str(self.limit - len(self.log)),
-            "x-rate-limit-reset": str(int(reset)),
-        }
-        return status, headers
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(max(0, limit - len(self.log))),
+            "x-rate-limit-reset": str(max(1, math.ceil(reset - 1e-9))),
+        } if self.headers else {}
+        if stormy:
+            headers = dict(headers, **{"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1"}) if headers else {}
+        text = f"Too Many Requests - You have exceeded your maximum rate limit of {limit} requests per {self.window:g} seconds"
+        return status, headers, text if status == 429 else ""
+
+    def ours_between(self, start: float, end: float) -> int:
+        return sum(1 for t in self.ours_served if start <= t < end)
+
+    def others_between(self, start: float, end: float) -> int:
+        return sum(1 for t in self.others_served if start <= t < end)
 
 
-def simulate(*, limit, window, latency, jitter, workers, duration, share=1.0, per_minute=None,
-             other_rate=0.0, busy_before=0, seed=1):
-    """Run `workers` senders for `duration` virtual seconds; returns (server, governor).
+@dataclass
+class OtherTool:
+    """Another integration: `rate` requests/s, sent `burst` at a time, from `start`."""
+
+    rate: float
+    burst: int = 1
+    start: float = -30.0
+    stop: float = math.inf
+
+
+def simulate(server: SlidingWindowServer, *, latency=0.45, jitter=0.1, workers=4, duration=120.0, share=1.0,
+             per_minute=None, other: OtherTool | None = None, busy_before=0, stall=0.0, seed=1):
+    """Run `workers` senders for `duration` virtual seconds; returns the governor.
 
     `busy_before`: that many requests of another tool in the window before we start.
+    `stall`: up to that many seconds of our own scheduling delay, between being allowed to
+    send and sending, and between an answer arriving and the governor hearing of it (a busy CPU).
     """
     rng = random.Random(seed)
     clock = Clock()
     governor = RateGovernor(share=share, max_requests_per_minute=per_minute, clock=clock)
-    server = SlidingWindowServer(limit, window)
     for n in range(busy_before):  # spread over the second half of the window before t=0
-        server.arrive(-window / 2 + n * (window / 2) / max(busy_before, 1))
+        server.arrive(-server.window / 2 + n * (server.window / 2) / max(busy_before, 1), ours=False)
     events: list[tuple[float, int, str, object]] = []
     order = 0
 
@@ -75,8 +124,8 @@ def simulate(*, limit, window, latency, jitter, workers, duration, share=1.0, pe
 
     for worker in range(workers):
         push(0.0, "try", worker)
-    if other_rate:
-        push(0.0, "other", None)
+    if other is not None:
+        push(max(other.start, -server.window), "other", None)
     while events:
         at, _, kind, payload = heapq.heappop(events)
         if at > duration:
@@ -86,77 +135,166 @@ def simulate(*, limit, window, latency, jitter, workers, duration, share=1.0, pe
             ticket = governor.try_acquire()
             if ticket is None:
                 ready = governor.ready_at()
-                # re-check when the governor says so, or soon after an answer arrives
                 push(min(ready, at + 0.05) if math.isfinite(ready) else at + 0.05, "try", payload)
                 continue
-            status, headers = server.arrive(at)
-            push(at + latency + rng.uniform(-jitter, jitter), "answer", (payload, ticket, status, headers))
+            delay = max(0.0, latency + rng.uniform(-jitter, jitter)) + rng.uniform(0, stall)
+            push(at + delay, "arrive", (payload, ticket))
+        elif kind == "arrive":
+            worker, ticket = payload
+            status, headers, text = server.arrive(at)
+            push(at + 0.002 + rng.uniform(0, stall), "answer", (worker, ticket, status, headers, text))
         elif kind == "answer":
-            worker, ticket, status, headers = payload
-            governor.observe(ticket, headers, status)
-            server.ours_rejected += status == 429
-            push(at, "try", worker)
-        elif kind == "other":  # another integration on the same account
-            server.arrive(at)
-            push(at + rng.expovariate(other_rate), "other", None)
-    return server, governor
+            worker, ticket, status, headers, text = payload
+            wait = governor.observe(ticket, headers, status, text if status == 429 else None)
+            push(at + wait, "try", worker)
+        elif kind == "other" and at < other.stop:
+            for _ in range(other.burst):
+                server.arrive(at, ours=False)
+            push(at + other.burst / other.rate, "other", None)
+    return governor
 
 
-def test_budget_is_used_fully_without_a_single_429():
-    # the benchmark's setting: 60 requests per 10 s, 450 ms +- 100 ms per request
-    server, governor = simulate(limit=60, window=10, latency=0.45, jitter=0.1, workers=4, duration=120)
-    use = server.served / (120 * 60 / 10)
-    assert server.rejected == 0
-    assert use >= 0.90, use
-    assert governor.limit == 60 and governor.window == 10
+MEANINGS = ["slot", "window"]
 
 
-def test_a_raised_limit_goes_faster_with_no_setting():
-    slow, _ = simulate(limit=60, window=10, latency=0.1, jitter=0.02, workers=8, duration=60)
-    fast, _ = simulate(limit=240, window=10, latency=0.1, jitter=0.02, workers=8, duration=60)
-    assert slow.rejected == fast.rejected == 0
-    assert fast.served > 3 * slow.served
+def use(server: SlidingWindowServer, start: float, end: float) -> float:
+    """Our served requests in [start, end) over what the window allowed in that time."""
+    return server.ours_between(start, end) / ((end - start) * server.limit_at(end) / server.window)
+
+
+@pytest.mark.parametrize("meaning", MEANINGS)
+@pytest.mark.parametrize(("limit", "window", "latency", "jitter"),
+                         [(60, 10, 0.25, 0.05), (60, 10, 0.45, 0.1), (180, 60, 0.25, 0.05), (180, 60, 0.45, 0.1)])
+def test_a_long_stream_fills_the_budget_without_a_429(meaning, limit, window, latency, jitter):
+    # 600+ pages: >= 0.95 of the allowed rate over the whole stream, 0 x 429
+    duration = 700 * window / limit
+    server = SlidingWindowServer(limit, window, reset_meaning=meaning)
+    governor = simulate(server, latency=latency, jitter=jitter, duration=duration)
+    assert server.ours_rejected == 0
+    assert len(server.ours_served) >= 600
+    assert use(server, 0, duration) >= 0.95
+    assert governor.limit == limit and governor.window == window
+
+
+def _left_to_us(server: SlidingWindowServer, start: float, end: float) -> float:
+    left = (end - start) * server.limit / server.window - server.others_between(start, end)
+    return server.ours_between(start, end) / left
+
+
+@pytest.mark.parametrize("burst", [1, 6])
+def test_another_tool_on_the_account_is_left_its_half(burst):
+    # the other sends 3/s (half of 60 per 10 s), steadily or 6 at a time every 2 s, from
+    # before we start; resets that say when the window clears: we take >= 0.90 of what it
+    # leaves, and are refused only while the first answers are still teaching the window
+    server = SlidingWindowServer(60, 10, reset_meaning="window")
+    governor = simulate(server, latency=0.25, jitter=0.05, duration=300, other=OtherTool(rate=3.0, burst=burst))
+    assert server.ours_rejected <= 3
+    assert all(t < 5 for t in server.refused_at)
+    assert _left_to_us(server, 20.0, 300.0) >= 0.90
+    assert governor.snapshot()["others_requests"] >= 0.8 * len(server.others_served)
+
+
+@pytest.mark.parametrize("burst", [1, 6])
+def test_another_tool_and_resets_that_count_to_one_slot(burst):
+    # the same, but each reset says only when the oldest request leaves, and the window is
+    # never empty: its length stays unknown, so the governor sends only on what the
+    # counts confirm. Never refused; it takes less than the issue's 0.90 (a known gap).
+    server = SlidingWindowServer(60, 10, reset_meaning="slot")
+    simulate(server, latency=0.25, jitter=0.05, duration=300, other=OtherTool(rate=3.0, burst=burst))
+    assert server.ours_rejected == 0
+    assert _left_to_us(server, 20.0, 300.0) >= 0.45
+
+
+@pytest.mark.parametrize("meaning", MEANINGS)
+def test_after_a_storm_of_429s_the_budget_is_used_again_at_once(meaning):
+    # 60 s of 429s, then normal: >= 0.90 of the allowed rate from the first full window after
+    server = SlidingWindowServer(60, 10, reset_meaning=meaning, storm=(30.0, 90.0))
+    simulate(server, latency=0.25, jitter=0.05, duration=200)
+    assert use(server, 90.0, 200.0) >= 0.90
+    assert server.ours_rejected <= 70  # about one probe per reset during the storm, not a flood
+
+
+def test_without_headers_the_limit_is_learned_from_the_429s():
+    # a proxy strips the headers, the limit still holds: < 2% answered 429, >= 0.80 of the limit
+    server = SlidingWindowServer(60, 10, headers=False)
+    governor = simulate(server, latency=0.25, jitter=0.05, duration=120)
+    total = len(server.ours_served) + server.ours_rejected
+    assert server.ours_rejected / total < 0.02
+    assert use(server, 0, 120) >= 0.80
+    assert governor.snapshot()["limit_source"] == "429"
+
+
+def test_without_headers_or_words_a_429_still_teaches_a_limit():
+    clock = Clock()
+    governor = RateGovernor(clock=clock)
+    tickets = [governor.try_acquire()]
+    governor.observe(tickets[0], {}, 200)
+    tickets += [governor.try_acquire() for _ in range(9)]
+    for ticket in tickets[1:-1]:
+        governor.observe(ticket, {}, 200)
+    governor.observe(tickets[-1], {}, 429, "slow down")
+    assert governor.limit == 9 and governor.window == 60  # what got through, in Ontraport's documented minute
+    assert governor.try_acquire() is None
+
+
+@pytest.mark.parametrize("meaning", MEANINGS)
+def test_a_raised_limit_is_used_from_the_second_window(meaning):
+    # 60 -> 120 per 10 s at t=60: >= 0.95 of the new limit from the second window after
+    server = SlidingWindowServer(60, 10, reset_meaning=meaning, limit_changes=[(60.0, 120)])
+    simulate(server, latency=0.25, jitter=0.05, workers=8, duration=160)
+    assert use(server, 70.0, 160.0) >= 0.95
+    assert server.ours_rejected == 0
+
+
+@pytest.mark.parametrize("meaning", MEANINGS)
+def test_a_lowered_limit_costs_few_429s(meaning):
+    # 120 -> 60 per 10 s at t=60: the requests already out are refused, no more
+    server = SlidingWindowServer(120, 10, reset_meaning=meaning, limit_changes=[(60.0, 60)])
+    simulate(server, latency=0.25, jitter=0.05, duration=160)
+    assert server.ours_rejected <= 4
+    assert use(server, 80.0, 160.0) >= 0.90
+
+
+@pytest.mark.parametrize("meaning", MEANINGS)
+def test_a_run_that_starts_in_a_filled_window_is_never_refused(meaning):
+    # another tool sent 55 of 60 in the last 5 s before we start
+    server = SlidingWindowServer(60, 10, reset_meaning=meaning)
+    simulate(server, latency=0.25, jitter=0.05, duration=120, busy_before=55)
+    assert server.ours_rejected == 0
+    assert use(server, 20, 120) >= 0.90
+
+
+@pytest.mark.parametrize("meaning", MEANINGS)
+def test_our_own_scheduling_delays_do_not_distort_the_budget(meaning):
+    # a busy CPU: up to 50 ms between being allowed and sending, and before an answer is read
+    quiet = SlidingWindowServer(60, 10, reset_meaning=meaning)
+    simulate(quiet, latency=0.25, jitter=0.05, duration=120)
+    busy = SlidingWindowServer(60, 10, reset_meaning=meaning)
+    governor = simulate(busy, latency=0.25, jitter=0.05, duration=120, stall=0.05)
+    assert busy.ours_rejected == 0
+    assert abs(use(busy, 0, 120) - use(quiet, 0, 120)) <= 0.03
+    assert governor.window == 10
 
 
 @pytest.mark.parametrize("share", [0.5, 0.25])
 def test_share_leaves_the_rest_of_the_budget(share):
-    server, _ = simulate(limit=60, window=10, latency=0.45, jitter=0.1, workers=4, duration=120, share=share)
-    use = server.served / (120 * 60 / 10)
-    assert server.rejected == 0
-    assert share - 0.05 <= use <= share + 0.05, use
+    server = SlidingWindowServer(60, 10)
+    simulate(server, latency=0.45, jitter=0.1, duration=120, share=share)
+    assert server.ours_rejected == 0
+    assert share - 0.05 <= use(server, 0, 120) <= share + 0.05
 
 
 def test_max_requests_per_minute_is_a_hard_ceiling():
-    server, _ = simulate(limit=1000, window=60, latency=0.05, jitter=0.01, workers=4, duration=180, per_minute=90)
-    assert server.served <= 3 * 90 + 1
-    assert server.served >= 3 * 90 - 5
+    server = SlidingWindowServer(1000, 60)
+    simulate(server, latency=0.05, jitter=0.01, duration=180, per_minute=90)
+    assert 3 * 90 - 5 <= len(server.ours_served) <= 3 * 90 + 1
 
 
 def test_a_small_sync_is_not_slowed_down():
     # 40 requests under a 180-per-60 s budget: no reason to wait at all
-    server, _ = simulate(limit=180, window=60, latency=0.1, jitter=0.02, workers=4, duration=1.5)
-    assert server.served >= 50  # 4 in flight for 1.5 s at 0.1 s each: the network is the only limit
-
-
-def test_other_integrations_on_the_account_are_left_room():
-    # another tool sends ~1 request/s (10 per window); we must adapt, not collide
-    for seed in (1, 2, 3):
-        server, governor = simulate(limit=60, window=10, latency=0.45, jitter=0.1, workers=4,
-                                    duration=300, other_rate=1.0, seed=seed)
-        assert server.ours_rejected <= 3, seed  # only while the first estimates settle
-        assert server.rejected - server.ours_rejected <= 20, seed  # the other tool is rarely refused
-        assert governor.cap is not None and governor.cap <= 52, seed
-
-
-def test_a_run_that_starts_in_a_busy_window_learns_the_real_window():
-    # another tool sent 100 of 180 requests in the last 30 s of a 60 s window: the first
-    # reset we see is about 30 s, not 60
-    server, governor = simulate(limit=180, window=60, latency=0.45, jitter=0.1, workers=4, duration=300,
-                                busy_before=100)
-    assert server.ours_rejected == 0
-    assert 57 <= governor.window <= 64
-    use = server.served / (300 * 180 / 60)
-    assert use >= 0.85, use
+    server = SlidingWindowServer(180, 60)
+    simulate(server, latency=0.1, jitter=0.02, duration=1.5)
+    assert len(server.ours_served) >= 50  # 4 in flight for 1.5 s: the network is the only limit
 
 
 def test_first_answer_teaches_the_budget_before_more_requests_go():
@@ -166,15 +304,14 @@ def test_first_answer_teaches_the_budget_before_more_requests_go():
     assert first is not None
     assert governor.try_acquire() is None  # nothing known yet: one request at a time
     governor.observe(first, {"x-rate-limit-limit": "4", "x-rate-limit-remaining": "3", "x-rate-limit-reset": "10"}, 200)
-    assert governor.cap == 3  # one request of the limit always stays free
-    assert governor.try_acquire() is not None
-    assert governor.try_acquire() is not None
-    assert governor.try_acquire() is None  # 3 per window, all used
+    assert governor.limit == 4 and governor.window == 10  # alone in the window: the reset is the window
+    assert all(governor.try_acquire() is not None for _ in range(3))
+    assert governor.try_acquire() is None  # 4 per window, all used
     clock.now = 10.6
     assert governor.try_acquire() is not None
 
 
-def test_429_holds_every_sender_until_the_reset():
+def test_429_holds_every_sender_until_the_reset_then_one_probes():
     clock = Clock()
     governor = RateGovernor(clock=clock)
     ticket = governor.try_acquire()
@@ -184,6 +321,10 @@ def test_429_holds_every_sender_until_the_reset():
     clock.now = 6.9
     assert governor.try_acquire() is None
     clock.now = 7.1
+    probe = governor.try_acquire()
+    assert probe is not None
+    assert governor.try_acquire() is None  # the others wait for the probe's answer
+    governor.observe(probe, {"x-rate-limit-limit": "180", "x-rate-limit-remaining": "179", "x-rate-limit-reset": "60"}, 200)
     assert governor.try_acquire() is not None
 
 
@@ -193,6 +334,33 @@ def test_no_headers_means_no_limit():
     ticket = governor.try_acquire()
     governor.observe(ticket, {"Content-Type": "application/json"}, 200)
     assert all(governor.try_acquire() is not None for _ in range(500))
+
+
+def test_a_long_hold_is_announced_once_with_the_why(caplog):
+    # our first request finds the window full, 59 of the 60 by another tool
+    caplog.set_level("INFO", logger="tap-ontraport")
+    clock = Clock()
+    governor = RateGovernor(clock=clock)
+    ticket = governor.try_acquire()
+    clock.now = 0.3
+    governor.observe(ticket, {"x-rate-limit-limit": "60", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "30"}, 200)
+    assert governor.ready_at() > 30
+    assert governor.ready_at() > 30
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting")]
+    assert lines == ["waiting 30 s for the rate limit: 60 of 60 requests of the last 30 s used, 59 of them by other tools"]
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("Too Many Requests - You have exceeded your maximum rate limit of 60 requests per 10 seconds", (60, 10.0)),
+        ("You have exceeded your maximum rate limit of 180 requests per minute", (180, 60.0)),
+        ("slow down", None),
+        (None, None),
+    ],
+)
+def test_refusal_text_parsing(text, parsed):
+    assert parse_refusal(text) == parsed
 
 
 @pytest.mark.parametrize(

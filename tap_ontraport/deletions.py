@@ -420,3 +420,34 @@ class DeletionSweep:
             for other in progress.pending
         )
         return progress.requests + open_pages + 1 <= progress.budget
+
+
+# --- the sweep's place in a stream's state -------------------------------------------------------
+#
+# state["known_keys"]: the keys the stream has (encode_keys), rewritten only when they change;
+# state["sweep"]: the progress of a sweep under way (SweepProgress), absent between runs.
+
+
+def known_keys(state: dict) -> KnownKeys:
+    return KnownKeys.from_sorted(decode_keys(state.get("known_keys")))
+
+
+def prepare_sweep(state: dict, emitted: Iterable[int]) -> None:
+    """Fold the keys this run emitted into the known keys, and start a sweep unless one is
+    under way (a resumed run continues it: new keys lie above every range it has open)."""
+    trusted = "known_keys" in state  # a sweep completed before: counts can be trusted
+    known = known_keys(state)
+    new = [key for key in emitted if key not in known]
+    if new or not trusted:
+        known = known.updated((), new)
+        state["known_keys"] = known.encode()
+    if "sweep" not in state:
+        state["sweep"] = SweepProgress.start(known, trusted).to_state()
+
+
+def finish_sweep(state: dict, sweep: DeletionSweep) -> None:
+    """The sweep is done: the known keys lose the deleted ones and gain any found."""
+    progress = sweep.progress
+    if progress.deleted.keys or progress.found.keys:
+        state["known_keys"] = sweep.known.updated(progress.deleted.keys, progress.found.keys).encode()
+    state.pop("sweep", None)

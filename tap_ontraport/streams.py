@@ -22,7 +22,15 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 
 from tap_ontraport.client import ApiResponse
-from tap_ontraport.errors import ObjectUnavailableError
+from tap_ontraport.deletions import (
+    DeletionSweep,
+    RangeAnswer,
+    SweepProgress,
+    finish_sweep,
+    known_keys,
+    prepare_sweep,
+)
+from tap_ontraport.errors import ApiError, ObjectUnavailableError
 from tap_ontraport.fields import (
     PRIMARY_KEY_SCHEMA,
     FieldSpec,
@@ -66,6 +74,7 @@ class PageToken:
     segment: Segment
     probe: bool = False  # newest keys first, with the total count
     list_fields: str | None = None  # only these fields (the deletion sweep lists keys)
+    count: bool = False  # ask for the count of the segment too (the deletion sweep)
 
 
 class KeysetPaginator(BaseAPIPaginator[PageToken]):
@@ -192,7 +201,7 @@ class OntraportStream(RESTStream[PageToken]):
         clauses = token.segment.clauses(self.replication_key_field, self.key)
         if clauses:
             params["condition"] = condition(*clauses)
-        if token.probe:
+        if token.probe or token.count:
             params["count"] = "true"
         if token.list_fields:
             params["listFields"] = token.list_fields
@@ -263,9 +272,11 @@ class OntraportStream(RESTStream[PageToken]):
             self._stream_version = run["version"]
         emitted_keys: set[int] | None = set() if self._sweeps_deletions else None
         yield from self._walk(run, context, emitted_keys=emitted_keys)
+        if emitted_keys is not None:
+            prepare_sweep(state, emitted_keys)  # saved with the bookmark, in one STATE
         self._finish_run(state, run)
         if emitted_keys is not None:
-            yield from self._sweep_deletions(state, context, emitted_keys)
+            yield from self._sweep_deletions(state, context)
 
     def _run_matches(self, run: dict) -> bool:
         """A saved run is resumed only if it was made for the same replication mode."""
@@ -421,49 +432,44 @@ class OntraportStream(RESTStream[PageToken]):
         state.pop("run", None)
         self._checkpoint()
 
-    # --- deletions ---
+    # --- deletions (the sweep itself is deletions.py) ---
 
-    def _sweep_deletions(self, state: dict, context: dict | None, emitted_keys: set[int]) -> t.Iterator[dict]:
-        """List every key (listFields=key, walked by key) and report the vanished ones."""
-        known = decode_key_ranges(state.get("known_keys", "")) | emitted_keys
-        first_sweep = "known_keys" not in state
-        present: set[int] = set()
-        sweep_run = {"segments": [Segment().to_state()]}
-        yield from self._walk(sweep_run, context, list_fields=self.key, collect_keys=present)
-        gone = sorted(known - present) if not first_sweep else []
+    def _sweep_deletions(self, state: dict, context: dict | None) -> t.Iterator[dict]:
+        """Emit a record with `_sdc_deleted_at` for each known key that is gone."""
         deleted_at = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-        for key in gone:
-            yield {self.key: key, DELETED_AT: deleted_at}
-            self.ontraport_tap.records_by_stream[self.name] += 1
+        sweep = DeletionSweep(known_keys(state), SweepProgress.from_state(state["sweep"]), self._count_keys)
+        gone = 0
+        while not sweep.progress.done:
+            for key in sweep.step():
+                yield {self.key: key, DELETED_AT: deleted_at}
+                self.ontraport_tap.records_by_stream[self.name] += 1
+                gone += 1
+            state["sweep"] = sweep.progress.to_state()
+            self._checkpoint_even_without_records()
         if gone:
-            logger.info("%s: %d record(s) deleted in Ontraport since the last sweep", self.name, len(gone))
-        state["known_keys"] = encode_key_ranges(present)
+            logger.info("%s: %d record(s) deleted in Ontraport since the last sweep", self.name, gone)
+        finish_sweep(state, sweep)
         self._checkpoint()
 
+    def _checkpoint_even_without_records(self) -> None:
+        """The SDK writes STATE only after a record; a sweep step often emits none, and its
+        progress must be saved anyway (tests/tap/test_deletions.py pins this)."""
+        self.state_manager.is_flushed = False
+        self._checkpoint()
 
-def encode_key_ranges(keys: t.Iterable[int]) -> str:
-    """{1,2,3,7} -> '1-3,7': the set of keys a stream has, compact enough for state."""
-    ordered = sorted(keys)
-    parts: list[str] = []
-    start = previous = None
-    for key in ordered:
-        if previous is not None and key == previous + 1:
-            previous = key
-            continue
-        if start is not None:
-            parts.append(f"{start}-{previous}" if previous != start else f"{start}")
-        start = previous = key
-    if start is not None:
-        parts.append(f"{start}-{previous}" if previous != start else f"{start}")
-    return ",".join(parts)
-
-
-def decode_key_ranges(text: str) -> set[int]:
-    keys: set[int] = set()
-    for part in filter(None, (text or "").split(",")):
-        low, _, high = part.partition("-")
-        keys.update(range(int(low), int(high or low) + 1))
-    return keys
+    def _count_keys(self, after: int, until: int | None) -> RangeAnswer:
+        """The count of `after < key <= until` and its first keys (one request)."""
+        token = PageToken(Segment(after=after, until=until), list_fields=self.key, count=True)
+        response = self._fetch(token, None)
+        count = to_integer(response.envelope.get("count")) if isinstance(response.envelope, dict) else None
+        if not isinstance(count, int):
+            raise ApiError(
+                f"Stream '{self.name}': the API answered a `count=true` read without a count; the "
+                "deletion sweep needs it (turn detect_deletions off for this account)."
+            )
+        rows = response.data if isinstance(response.data, list) else []
+        keys = tuple(k for k in (to_integer(row.get(self.key)) for row in rows) if isinstance(k, int))
+        return RangeAnswer(count, keys)
 
 
 class FieldsStream(Stream):

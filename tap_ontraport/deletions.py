@@ -262,11 +262,19 @@ class SweepProgress:
     found: KeyChunks = field(default_factory=KeyChunks)  # present keys no run knew
 
     @classmethod
-    def start(cls, known: KnownKeys, trusted: bool) -> SweepProgress:
-        if trusted and not len(known):
-            return cls(pending=[], trusted=True)
-        until = known.highest if trusted else None  # a first sweep also learns keys above
-        return cls(pending=[KeyRange(0, until, must_list=not trusted)], trusted=trusted)
+    def start(cls, known: KnownKeys, trusted: bool, present: int | None = None,
+              learn_above: bool = False) -> SweepProgress:
+        """A sweep of every known key; `present`: their count, when a request already told.
+
+        `learn_above`: also list the keys above the highest known one (new records this
+        run emitted but could not hand over, because it resumed an interrupted walk).
+        """
+        if not len(known):
+            # Nothing known: a first sweep lists the whole object, a later one has nothing to check.
+            return cls(pending=[] if trusted else [KeyRange(0, None, must_list=True)], trusted=trusted)
+        pending = [KeyRange(known.highest, None, must_list=True)] if learn_above else []
+        pending.append(KeyRange(0, known.highest, present))
+        return cls(pending=pending, trusted=trusted)
 
     @property
     def done(self) -> bool:
@@ -365,11 +373,13 @@ class DeletionSweep:
         if not listed_all and not keys:
             raise ValueError(f"a count of {answer.count} came with no keys for keys above {item.after}")
         covered = until if listed_all else keys[-1]
+        # A first sweep trusts a count only where it matches the keys this run emitted.
+        must_list = item.must_list or (not self.progress.trusted and answer.count != known_here)
         if until is not None and until != item.until:  # a split: the right part's count follows
             right = None if item.present is None else item.present - answer.count
-            self._push(KeyRange(until, item.until, right, item.must_list or (right is not None and right < 0)))
+            self._push(KeyRange(until, item.until, right, must_list))
         if not listed_all:
-            self._push(KeyRange(covered, until, answer.count - len(keys), item.must_list))
+            self._push(KeyRange(covered, until, answer.count - len(keys), must_list))
         return self._compare(item.after, covered, keys)
 
     def _push(self, item: KeyRange) -> None:
@@ -432,17 +442,22 @@ def known_keys(state: dict) -> KnownKeys:
     return KnownKeys.from_sorted(decode_keys(state.get("known_keys")))
 
 
-def prepare_sweep(state: dict, emitted: Iterable[int]) -> None:
+def prepare_sweep(state: dict, emitted: Iterable[int] | None, present: int | None = None) -> None:
     """Fold the keys this run emitted into the known keys, and start a sweep unless one is
-    under way (a resumed run continues it: new keys lie above every range it has open)."""
+    under way (a resumed run continues it: new keys lie above every range it has open).
+
+    `emitted` is None when the run resumed an interrupted walk and so does not hold every
+    key it read: the sweep then lists the keys above the highest known one instead.
+    `present`: how many records have a known key, when this run's first request told.
+    """
     trusted = "known_keys" in state  # a sweep completed before: counts can be trusted
     known = known_keys(state)
-    new = [key for key in emitted if key not in known]
+    new = [key for key in emitted or () if key not in known]
     if new or not trusted:
         known = known.updated((), new)
         state["known_keys"] = known.encode()
     if "sweep" not in state:
-        state["sweep"] = SweepProgress.start(known, trusted).to_state()
+        state["sweep"] = SweepProgress.start(known, trusted, present, learn_above=emitted is None).to_state()
 
 
 def finish_sweep(state: dict, sweep: DeletionSweep) -> None:

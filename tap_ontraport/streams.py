@@ -101,6 +101,13 @@ class KeysetPaginator(BaseAPIPaginator[PageToken]):
         return replace(self.current_value, segment=replace(segment, after=last, expected=expected))
 
 
+def listed_names(value: t.Any) -> set[str]:
+    """A list setting given as a list, or as comma-separated text (an environment variable)."""
+    if isinstance(value, str):
+        return {name.strip() for name in value.split(",") if name.strip()}
+    return set(value or ())
+
+
 def epoch_seconds(value: t.Any) -> int | None:
     """A replication-key value as epoch seconds (raw API value or RFC 3339 text)."""
     number = to_integer(value)
@@ -157,12 +164,19 @@ class OntraportStream(RESTStream[PageToken]):
         self.object_type = object_type
         self.field_specs = fields
         names = {spec.name for spec in fields}
+        has_dlm = REPLICATION_KEY in names
+        #: Append-only objects without a dlm are read by key (only keys above the highest seen).
+        self.reads_by_key = (
+            not has_dlm
+            and object_type.append_only
+            and object_type.stream_name not in listed_names(tap.config.get("full_table_streams"))
+        )
         schema = build_schema(object_type.primary_key, fields)
-        if tap.config.get("detect_deletions") and REPLICATION_KEY in names:
+        if (tap.config.get("detect_deletions") and has_dlm) or self.reads_by_key:
             schema["properties"][DELETED_AT] = {"type": ["string", "null"], "format": "date-time"}
         super().__init__(tap=tap, name=object_type.stream_name, schema=schema, path=object_type.collection_path)
         self.primary_keys = (object_type.primary_key,)
-        self.replication_key = REPLICATION_KEY if REPLICATION_KEY in names else None
+        self.replication_key = REPLICATION_KEY if has_dlm else (object_type.primary_key if self.reads_by_key else None)
 
     @property
     def ontraport_tap(self) -> TapOntraport:
@@ -224,7 +238,9 @@ class OntraportStream(RESTStream[PageToken]):
 
     @property
     def replication_key_field(self) -> str | None:
-        """The field incremental segments filter on; None when syncing the full table."""
+        """The field incremental segments filter on; None when syncing the full table or by key."""
+        if self.reads_by_key:
+            return None
         return self.replication_key if self.replication_method == "INCREMENTAL" else None
 
     @cached_property
@@ -260,8 +276,12 @@ class OntraportStream(RESTStream[PageToken]):
             self.ontraport_tap.skipped_streams[self.name] = f"skipped (HTTP {exc.status})"
 
     def _run(self, state: dict, context: dict | None) -> t.Iterator[dict]:
+        if self.reads_by_key:
+            yield from self._run_by_key(state, context)
+            return
         run = state.get("run")
-        if run is None or not self._run_matches(run):
+        resumed = run is not None and self._run_matches(run)
+        if not resumed:
             run = self._new_run(state)
             state["run"] = run
         else:
@@ -273,7 +293,8 @@ class OntraportStream(RESTStream[PageToken]):
         emitted_keys: set[int] | None = set() if self._sweeps_deletions else None
         yield from self._walk(run, context, emitted_keys=emitted_keys)
         if emitted_keys is not None:
-            prepare_sweep(state, emitted_keys)  # saved with the bookmark, in one STATE
+            # Saved with the bookmark, in one STATE. A resumed walk has not every key it read.
+            prepare_sweep(state, None if resumed else emitted_keys)
         self._finish_run(state, run)
         if emitted_keys is not None:
             yield from self._sweep_deletions(state, context)
@@ -431,6 +452,53 @@ class OntraportStream(RESTStream[PageToken]):
                     state.pop("bookmark_key", None)
         state.pop("run", None)
         self._checkpoint()
+
+    # --- append-only objects, read by key ---
+
+    def _run_by_key(self, state: dict, context: dict | None) -> t.Iterator[dict]:
+        """Records above the highest known key are the new ones; removals are swept.
+
+        The run's first request (newest first, with the total count) usually holds every
+        new record, and then also tells how many of the known keys are still there: a run
+        with nothing new and nothing removed costs that one request.
+        """
+        run = state.get("run")
+        present = None
+        resumed = run is not None and run.get("replication_key") == self.key
+        if not resumed:
+            run = {"replication_key": self.key}
+            highest = known_keys(state).highest
+            if highest is None:
+                run["segments"] = [Segment().to_state()]  # the first run reads everything
+            else:
+                present = yield from self._read_newest(run, highest, context)
+            state["run"] = run
+        emitted: set[int] = set(run.pop("newest", []))
+        yield from self._walk(run, context, emitted_keys=emitted)
+        prepare_sweep(state, None if resumed else emitted, present)
+        state.pop("run", None)
+        self._checkpoint()
+        yield from self._sweep_deletions(state, context)
+
+    def _read_newest(self, run: dict, highest: int, context: dict | None) -> t.Generator[dict, None, int | None]:
+        """Emit the newest page's records above `highest`; leave the rest of them to the walk.
+
+        Returns how many records have keys up to `highest`, when the page tells.
+        """
+        response = self._fetch(PageToken(Segment(), probe=True), context)
+        total = to_integer(response.envelope.get("count")) if isinstance(response.envelope, dict) else None
+        new = [record for record in self.parse_response(response) if record[self.key] > highest]
+        for record in new:
+            yield record
+            self.ontraport_tap.records_by_stream[self.name] += 1
+        run["newest"] = [record[self.key] for record in new]
+        page = response.data if isinstance(response.data, list) else []
+        if len(new) < len(page) or len(page) < PAGE_SIZE:  # the page reaches below the new records
+            run["segments"] = []
+            return total - len(new) if isinstance(total, int) else None
+        lowest = min(record[self.key] for record in new)
+        run["segments"] = [Segment(after=highest, until=lowest - 1, probed=True).to_state()]
+        return None
 
     # --- deletions (the sweep itself is deletions.py) ---
 

@@ -42,6 +42,8 @@ def streams_table() -> str:
     for obj in sorted(KNOWN_OBJECTS, key=lambda o: o.stream_name):
         if REPLICATION_KEY in obj.documented_fields or obj.object_id in DLM_UNCONFIRMED:
             replication = f"INCREMENTAL if meta or a sampled record has `{REPLICATION_KEY}`, else FULL_TABLE"
+        elif obj.append_only:
+            replication = f"INCREMENTAL (`{REPLICATION_KEY}` if meta has it, else by `{obj.primary_key}`: append-only)"
         else:
             replication = f"INCREMENTAL if meta has `{REPLICATION_KEY}`, else FULL_TABLE"
         endpoint = obj.collection_path + (f"?objectID={obj.object_id}" if obj.needs_object_id_param else "")

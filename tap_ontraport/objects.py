@@ -41,6 +41,10 @@ class ObjectType:
     primary_key: str = "id"
     documented_fields: dict[str, str] = field(default_factory=dict)
     notes: str = ""
+    # Records are only ever added and removed, never edited, and new ones get keys above
+    # the old: without a `dlm`, a run reads only keys above the highest seen and finds
+    # removals by counting key ranges (deletions.py) instead of reading everything again.
+    append_only: bool = False
 
     @property
     def collection_path(self) -> str:
@@ -115,8 +119,9 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         "uri_id:parent resource:longtext design_type:numeric name rotation:numeric"
         " last_save:timestamp last_auto:timestamp autosave:longtext domain ssl_enabled:check "
         + _DATES + " seo_settings:longtext")),
+    # An audit log: an entry is written once per purchase event and never changed.
     ObjectType(30, "PurchaseHistoryLog", "purchase_history_logs", "PurchaseHistoryLogs",
-               "PurchaseHistoryLog", notes="Audit log of purchases."),
+               "PurchaseHistoryLog", notes="Audit log of purchases.", append_only=True),
     ObjectType(38, "Commission", "commissions", "Commissions", "Commission"),
     ObjectType(44, "OpenOrder", "open_orders", "OpenOrders", "OpenOrder",
                notes="Active subscriptions and payment plans."),
@@ -157,8 +162,9 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         notes="Keyed by form_id, not id."),
     ObjectType(123, "Coupon", "coupons", "Coupons", "Coupon", documented_fields=_fields(
         "date:timestamp valid_start_date:timestamp valid_end_date:timestamp")),
+    # One row per (record, tag): tagging adds a row, untagging removes it, nothing edits one.
     ObjectType(138, "TagSubscriber", "tag_subscribers", "TagSubscribers", "TagSubscriber",
-               notes="Joins contacts (and custom objects) to tags."),
+               notes="Joins contacts (and custom objects) to tags.", append_only=True),
     ObjectType(140, "CampaignBuilder", "campaign_builder_items", "CampaignBuilderItems",
                "CampaignBuilderItem", documented_fields=_fields(
         "name state:drop " + _DATES + " subs:numeric subs_ever:numeric"
@@ -180,6 +186,9 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         " description:longtext annual_revenue:price employee_count:numeric"
         " facebook_page:url instagram_name address city state:state zipcode"
         " country:country")),
+    # Delivery records: written once per webhook call, dropped after a few days' retention.
+    ObjectType(163, "WebhookLog", "webhook_logs", "WebhookLogs", "WebhookLog", append_only=True,
+               notes="The API documents the endpoints but no objectID; 163 is assumed."),
 )
 # fmt: on
 

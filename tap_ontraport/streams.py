@@ -23,7 +23,15 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 
 from tap_ontraport.client import ApiResponse
-from tap_ontraport.errors import BadRequestError, ObjectUnavailableError
+from tap_ontraport.deletions import (
+    DeletionSweep,
+    RangeAnswer,
+    SweepProgress,
+    finish_sweep,
+    known_keys,
+    prepare_sweep,
+)
+from tap_ontraport.errors import ApiError, BadRequestError, ObjectUnavailableError
 from tap_ontraport.fields import (
     PRIMARY_KEY_SCHEMA,
     FieldSpec,
@@ -67,6 +75,7 @@ class PageToken:
     segment: Segment
     probe: bool = False  # newest keys first, with the total count
     list_fields: str | None = None  # only these fields (the deletion sweep lists keys)
+    count: bool = False  # ask for the count of the segment too (the deletion sweep)
 
 
 class KeysetPaginator(BaseAPIPaginator[PageToken]):
@@ -91,6 +100,13 @@ class KeysetPaginator(BaseAPIPaginator[PageToken]):
         if expected is not None and expected <= 0:
             return None  # the count said this was the last record: no empty page needed
         return replace(self.current_value, segment=replace(segment, after=last, expected=expected))
+
+
+def listed_names(value: t.Any) -> set[str]:
+    """A list setting given as a list, or as comma-separated text (an environment variable)."""
+    if isinstance(value, str):
+        return {name.strip() for name in value.split(",") if name.strip()}
+    return set(value or ())
 
 
 def epoch_seconds(value: t.Any) -> int | None:
@@ -148,13 +164,20 @@ class OntraportStream(RESTStream[PageToken]):
     def __init__(self, tap: TapOntraport, found: AccountObject) -> None:
         self.object_type = object_type = found.object_type
         self.field_specs = found.fields
+        has_dlm = found.incremental
+        #: Append-only objects without a dlm are read by key (only keys above the highest seen).
+        self.reads_by_key = (
+            not has_dlm
+            and object_type.append_only
+            and object_type.stream_name not in listed_names(tap.config.get("full_table_streams"))
+        )
         schema = build_schema(object_type.primary_key, found.fields)
-        if tap.config.get("detect_deletions") and found.incremental:
+        if (tap.config.get("detect_deletions") and has_dlm) or self.reads_by_key:
             schema["properties"][DELETED_AT] = {"type": ["string", "null"], "format": "date-time"}
         super().__init__(tap=tap, name=object_type.stream_name, schema=schema, path=object_type.collection_path)
         self.primary_keys = (object_type.primary_key,)
-        self.replication_key = REPLICATION_KEY if found.incremental else None
-        self._records_carry_dlm = found.incremental
+        self.replication_key = REPLICATION_KEY if has_dlm else (object_type.primary_key if self.reads_by_key else None)
+        self._records_carry_dlm = has_dlm
         #: Set when Ontraport refused the incremental query in this run (see get_records).
         self.full_table_fallback = False
 
@@ -207,7 +230,7 @@ class OntraportStream(RESTStream[PageToken]):
         clauses = token.segment.clauses(self.replication_key_field, self.key)
         if clauses:
             params["condition"] = condition(*clauses)
-        if token.probe:
+        if token.probe or token.count:
             params["count"] = "true"
         if token.list_fields:
             params["listFields"] = token.list_fields
@@ -232,8 +255,8 @@ class OntraportStream(RESTStream[PageToken]):
 
     @property
     def replication_key_field(self) -> str | None:
-        """The field incremental segments filter on; None when syncing the full table."""
-        if self.full_table_fallback:
+        """The field incremental segments filter on; None when syncing the full table or by key."""
+        if self.full_table_fallback or self.reads_by_key:
             return None
         return self.replication_key if self.replication_method == "INCREMENTAL" else None
 
@@ -329,8 +352,12 @@ class OntraportStream(RESTStream[PageToken]):
             self.full_table_fallback = True
 
     def _run(self, state: dict, context: dict | None) -> t.Iterator[dict]:
+        if self.reads_by_key:
+            yield from self._run_by_key(state, context)
+            return
         run = state.get("run")
-        if run is None or not self._run_matches(run):
+        resumed = run is not None and self._run_matches(run)
+        if not resumed:
             run = self._new_run(state)
             state["run"] = run
         else:
@@ -341,9 +368,12 @@ class OntraportStream(RESTStream[PageToken]):
             self._stream_version = run["version"]
         emitted_keys: set[int] | None = set() if self._sweeps_deletions else None
         yield from self._walk(run, context, emitted_keys=emitted_keys)
+        if emitted_keys is not None:
+            # Saved with the bookmark, in one STATE. A resumed walk has not every key it read.
+            prepare_sweep(state, None if resumed else emitted_keys)
         self._finish_run(state, run)
         if emitted_keys is not None:
-            yield from self._sweep_deletions(state, context, emitted_keys)
+            yield from self._sweep_deletions(state, context)
 
     def _run_matches(self, run: dict) -> bool:
         """A saved run is resumed only if it was made for the same replication mode."""
@@ -499,49 +529,91 @@ class OntraportStream(RESTStream[PageToken]):
         state.pop("run", None)
         self._checkpoint()
 
-    # --- deletions ---
+    # --- append-only objects, read by key ---
 
-    def _sweep_deletions(self, state: dict, context: dict | None, emitted_keys: set[int]) -> t.Iterator[dict]:
-        """List every key (listFields=key, walked by key) and report the vanished ones."""
-        known = decode_key_ranges(state.get("known_keys", "")) | emitted_keys
-        first_sweep = "known_keys" not in state
-        present: set[int] = set()
-        sweep_run = {"segments": [Segment().to_state()]}
-        yield from self._walk(sweep_run, context, list_fields=self.key, collect_keys=present)
-        gone = sorted(known - present) if not first_sweep else []
-        deleted_at = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-        for key in gone:
-            yield {self.key: key, DELETED_AT: deleted_at}
+    def _run_by_key(self, state: dict, context: dict | None) -> t.Iterator[dict]:
+        """Records above the highest known key are the new ones; removals are swept.
+
+        The run's first request (newest first, with the total count) usually holds every
+        new record, and then also tells how many of the known keys are still there: a run
+        with nothing new and nothing removed costs that one request.
+        """
+        run = state.get("run")
+        present = None
+        resumed = run is not None and run.get("replication_key") == self.key
+        if not resumed:
+            run = {"replication_key": self.key}
+            highest = known_keys(state).highest
+            if highest is None:
+                run["segments"] = [Segment().to_state()]  # the first run reads everything
+            else:
+                present = yield from self._read_newest(run, highest, context)
+            state["run"] = run
+        emitted: set[int] = set(run.pop("newest", []))
+        yield from self._walk(run, context, emitted_keys=emitted)
+        prepare_sweep(state, None if resumed else emitted, present)
+        state.pop("run", None)
+        self._checkpoint()
+        yield from self._sweep_deletions(state, context)
+
+    def _read_newest(self, run: dict, highest: int, context: dict | None) -> t.Generator[dict, None, int | None]:
+        """Emit the newest page's records above `highest`; leave the rest of them to the walk.
+
+        Returns how many records have keys up to `highest`, when the page tells.
+        """
+        response = self._fetch(PageToken(Segment(), probe=True), context)
+        total = to_integer(response.envelope.get("count")) if isinstance(response.envelope, dict) else None
+        new = [record for record in self.parse_response(response) if record[self.key] > highest]
+        for record in new:
+            yield record
             self.ontraport_tap.records_by_stream[self.name] += 1
+        run["newest"] = [record[self.key] for record in new]
+        page = response.data if isinstance(response.data, list) else []
+        if len(new) < len(page) or len(page) < PAGE_SIZE:  # the page reaches below the new records
+            run["segments"] = []
+            return total - len(new) if isinstance(total, int) else None
+        lowest = min(record[self.key] for record in new)
+        run["segments"] = [Segment(after=highest, until=lowest - 1, probed=True).to_state()]
+        return None
+
+    # --- deletions (the sweep itself is deletions.py) ---
+
+    def _sweep_deletions(self, state: dict, context: dict | None) -> t.Iterator[dict]:
+        """Emit a record with `_sdc_deleted_at` for each known key that is gone."""
+        deleted_at = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        sweep = DeletionSweep(known_keys(state), SweepProgress.from_state(state["sweep"]), self._count_keys)
+        gone = 0
+        while not sweep.progress.done:
+            for key in sweep.step():
+                yield {self.key: key, DELETED_AT: deleted_at}
+                self.ontraport_tap.records_by_stream[self.name] += 1
+                gone += 1
+            state["sweep"] = sweep.progress.to_state()
+            self._checkpoint_even_without_records()
         if gone:
-            logger.info("%s: %d record(s) deleted in Ontraport since the last sweep", self.name, len(gone))
-        state["known_keys"] = encode_key_ranges(present)
+            logger.info("%s: %d record(s) deleted in Ontraport since the last sweep", self.name, gone)
+        finish_sweep(state, sweep)
         self._checkpoint()
 
+    def _checkpoint_even_without_records(self) -> None:
+        """The SDK writes STATE only after a record; a sweep step often emits none, and its
+        progress must be saved anyway (tests/tap/test_deletions.py pins this)."""
+        self.state_manager.is_flushed = False
+        self._checkpoint()
 
-def encode_key_ranges(keys: t.Iterable[int]) -> str:
-    """{1,2,3,7} -> '1-3,7': the set of keys a stream has, compact enough for state."""
-    ordered = sorted(keys)
-    parts: list[str] = []
-    start = previous = None
-    for key in ordered:
-        if previous is not None and key == previous + 1:
-            previous = key
-            continue
-        if start is not None:
-            parts.append(f"{start}-{previous}" if previous != start else f"{start}")
-        start = previous = key
-    if start is not None:
-        parts.append(f"{start}-{previous}" if previous != start else f"{start}")
-    return ",".join(parts)
-
-
-def decode_key_ranges(text: str) -> set[int]:
-    keys: set[int] = set()
-    for part in filter(None, (text or "").split(",")):
-        low, _, high = part.partition("-")
-        keys.update(range(int(low), int(high or low) + 1))
-    return keys
+    def _count_keys(self, after: int, until: int | None) -> RangeAnswer:
+        """The count of `after < key <= until` and its first keys (one request)."""
+        token = PageToken(Segment(after=after, until=until), list_fields=self.key, count=True)
+        response = self._fetch(token, None)
+        count = to_integer(response.envelope.get("count")) if isinstance(response.envelope, dict) else None
+        if not isinstance(count, int):
+            raise ApiError(
+                f"Stream '{self.name}': the API answered a `count=true` read without a count; the "
+                "deletion sweep needs it (turn detect_deletions off for this account)."
+            )
+        rows = response.data if isinstance(response.data, list) else []
+        keys = tuple(k for k in (to_integer(row.get(self.key)) for row in rows) if isinstance(k, int))
+        return RangeAnswer(count, keys)
 
 
 class FieldsStream(Stream):

@@ -31,7 +31,7 @@ from tap_ontraport.errors import (
 from tap_ontraport.discovery import AccountObject, account_objects
 from tap_ontraport.fields import CoercionReport, parse_iso8601
 from tap_ontraport.governor import RateGovernor
-from tap_ontraport.objects import ObjectType
+from tap_ontraport.objects import KNOWN_OBJECTS, ObjectType
 from tap_ontraport.progress import summary_lines
 from tap_ontraport.streams import FieldsStream, OntraportStream
 
@@ -50,6 +50,9 @@ NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
     "max_rate_limit_wait_seconds": (0, 86_400),
     "progress_interval_seconds": (0, 86_400),
 }
+
+#: Streams read by key after the first run (objects.py says which objects, and why).
+APPEND_ONLY_STREAMS = tuple(sorted(obj.stream_name for obj in KNOWN_OBJECTS if obj.append_only))
 
 # The account's /objects/meta, fetched once per process and account: the SDK builds the
 # tap several times per run (discovery, sync, tests) and each must not cost a request.
@@ -117,8 +120,13 @@ class TapOntraport(Tap):
         th.Property("max_rate_limit_wait_seconds", th.NumberType, default=900, title="Max rate-limit wait",
                     description="Total seconds one request may spend waiting out HTTP 429 before the run fails."),
         th.Property("detect_deletions", th.BooleanType, default=False, title="Detect deletions",
-                    description="After each incremental stream, list all its keys (one request per 50 "
-                    "records) and emit records deleted in Ontraport with `_sdc_deleted_at`."),
+                    description="After each incremental stream, find the records deleted in Ontraport by "
+                    "counting key ranges (a few requests per deletion, never more than listing every key) "
+                    "and emit them with `_sdc_deleted_at`."),
+        th.Property("full_table_streams", th.ArrayType(th.StringType), title="Append-only streams read in full",
+                    description="Append-only streams (" + ", ".join(APPEND_ONLY_STREAMS) + ") to read in full "
+                    "every run, as before, instead of only the keys above the highest seen with removals "
+                    "found by counting key ranges."),
         th.Property("activate_version", th.BooleanType, default=True, title="Activate version",
                     description="Send ACTIVATE_VERSION after each complete pass of a full-table stream, so "
                     "targets can remove rows that disappeared from Ontraport."),
@@ -377,7 +385,22 @@ def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
             problems.append(f"`{name}` must be a number between {lowest:g} and {highest:g}, got {value!r}.")
         elif not lowest <= value <= highest:
             problems.append(f"`{name}` must be between {lowest:g} and {highest:g}, got {value!r}.")
+    problems += _full_table_streams_problems(config.get("full_table_streams"))
     return problems
+
+
+def _full_table_streams_problems(value: t.Any) -> list[str]:
+    if value is None:
+        return []
+    names = [n.strip() for n in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return [f"`full_table_streams` must be a list of stream names, got {value!r}."]
+    unknown = sorted(set(names) - set(APPEND_ONLY_STREAMS))
+    if unknown:
+        return [f"`full_table_streams` lists {', '.join(unknown)}: only append-only streams are read by key, "
+                f"so it takes {', '.join(APPEND_ONLY_STREAMS)}."]
+    return []
+
 
 
 if __name__ == "__main__":

@@ -274,7 +274,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-SUMMARY_LINE = re.compile(r"Summary: (?P<stream>\w+): (?P<records>[\d,]+) records, (?P<requests>[\d,]+) requests")
+SUMMARY_LINE = re.compile(r"Summary: (?P<stream>\w+): (?P<records>[\d,]+) records?, (?P<requests>[\d,]+) requests?\b")
 
 
 def print_demo_summary(log: Path, run_seconds: float) -> None:

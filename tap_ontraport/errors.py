@@ -21,6 +21,14 @@ class SettingsError(OntraportError):
     """A setting is missing or unusable; raised before any request is sent."""
 
 
+class InputFileError(OntraportError):
+    """A config, state or catalog file is missing, empty, not JSON, or not the right shape."""
+
+
+class UnreachableError(OntraportError):
+    """The API could not be reached at all (connection refused, unknown host) on first contact."""
+
+
 class AuthenticationError(OntraportError):
     """Ontraport answered 401: the App ID / API key pair was rejected."""
 

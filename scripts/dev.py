@@ -37,6 +37,10 @@ PROJECT_VENV = ROOT / ".venv"
 MELTANO_VENV = ROOT / ".venv-meltano"
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 DEMO_OUTPUT = ROOT / "output" / "demo"
+#: The demo's Meltano state id is `dev:tap-ontraport-to-target-jsonl:demo`, not the id of a
+#: user's own `meltano run tap-ontraport target-jsonl`: each keeps its own bookmarks.
+DEMO_STATE_ID_SUFFIX = "demo"
+DEMO_STATE_ID = f"dev:tap-ontraport-to-target-jsonl:{DEMO_STATE_ID_SUFFIX}"
 FAST_SUITES = ["tests/unit", "tests/sandbox", "tests/tap"]
 E2E_SUITE = ["tests/e2e"]
 MIN_PYTHON = (3, 10)
@@ -260,8 +264,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             TAP_ONTRAPORT_API_URL=sandbox.url,
             TARGET_JSONL_DESTINATION_PATH=str(DEMO_OUTPUT.relative_to(ROOT)),
         )
-        cmd = [meltano, "run", "--full-refresh", "tap-ontraport", "target-jsonl"]
-        step("TAP_ONTRAPORT_API_URL=" + sandbox.url + " meltano run --full-refresh tap-ontraport target-jsonl")
+        cmd = demo_run_command(meltano)
+        step(f"TAP_ONTRAPORT_API_URL={sandbox.url} meltano {' '.join(str(c) for c in cmd[1:])}")
         run_started = time.monotonic()
         run(cmd, log=log, env=env, what="meltano run")
         run_seconds = time.monotonic() - run_started
@@ -272,6 +276,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     say(f"Demo done in {time.monotonic() - started:.0f}s. Files: {DEMO_OUTPUT.relative_to(ROOT)}/*.jsonl; "
         f"Meltano log: {log.relative_to(ROOT)}")
     return 0
+
+
+def demo_run_command(meltano: Path) -> list[str | Path]:
+    """The demo's run: from scratch (the output folder was just emptied), under its own state id."""
+    return [meltano, "run", "--full-refresh", "--state-id-suffix", DEMO_STATE_ID_SUFFIX, "tap-ontraport", "target-jsonl"]
 
 
 SUMMARY_LINE = re.compile(r"Summary: (?P<stream>\w+): (?P<records>[\d,]+) records?, (?P<requests>[\d,]+) requests?\b")
@@ -319,8 +328,8 @@ def print_demo_summary(log: Path, run_seconds: float) -> None:
     if notes:
         say(f"The tap logged {notes} data notes (fields the API sent that its meta does not describe, "
             f"unknown field types): grep 'Data note' {log.relative_to(ROOT)}")
-    say(f"Meltano saved the state as dev:tap-ontraport-to-target-jsonl "
-        f"({venv_bin(MELTANO_VENV, 'meltano').relative_to(ROOT)} state get dev:tap-ontraport-to-target-jsonl).")
+    say(f"Meltano saved the demo's state as {DEMO_STATE_ID}, apart from your own runs' "
+        f"({venv_bin(MELTANO_VENV, 'meltano').relative_to(ROOT)} state get {DEMO_STATE_ID}).")
     mismatched = [name for name, count, _ in rows if name in tap_counts and tap_counts[name][0] != count]
     if mismatched:
         raise DevError(f"rows written differ from the tap's own count for: {', '.join(mismatched)}")

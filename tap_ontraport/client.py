@@ -37,6 +37,7 @@ from tap_ontraport.errors import (
     RetriesExhaustedError,
     UnreachableError,
     excerpt,
+    plural,
 )
 from tap_ontraport.governor import RateGovernor
 
@@ -202,7 +203,7 @@ class OntraportClient:
                 if fault.unreachable and not self._answered and failures > min(FIRST_CONTACT_RETRIES, self.max_retries):
                     raise self._unreachable(path, fault.unreachable) from None
                 if failures > self.max_retries:
-                    raise self._exhausted(label, path, params, fault, f"{self.max_retries} retries") from None
+                    raise self._exhausted(label, path, params, fault, plural(self.max_retries, "retry", "retries")) from None
                 stats.add(retries=1)
                 delay = next(delays)
                 delay = delay / 2 + random.uniform(0, delay / 2)  # jitter; keeps half the step
@@ -232,7 +233,10 @@ class OntraportClient:
     def _exhausted(self, label: str, path: str, params: Mapping[str, Any] | None, fault: _TransientFault, budget: str) -> RetriesExhaustedError:
         what = "Reading the account's objects" if label == DISCOVERY else f"Stream '{label}'"
         if fault.status:
-            cause = f"{fault.reason}, HTTP {fault.status}" + (f"; body: {excerpt(fault.body)!r}" if fault.body else "")
+            status = f"HTTP {fault.status}"
+            cause = (fault.reason if status in fault.reason else f"{fault.reason}, {status}") + (
+                f"; body: {excerpt(fault.body)!r}" if fault.body else ""
+            )
             trouble = "Ontraport may be having trouble (https://ontraport.statuspage.io)"
         else:
             cause = f"{fault.reason}, no HTTP status, {host_port(self.url_for(path))}"

@@ -59,6 +59,11 @@ def excerpt(text: str, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """`1 record`, `1,500 records`, `1 retry`, `0 retries`."""
+    return f"{count:,} {singular if count == 1 else (many or singular + 's')}"
+
+
 class Redactor(logging.Filter):
     """Replaces every registered secret with *** in log records.
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tap_ontraport.client import DISCOVERY, RequestStats
+from tap_ontraport.errors import plural
 
 logger = logging.getLogger("tap-ontraport")
 
@@ -64,11 +65,6 @@ SUMMARY_PATTERN = re.compile(
     r"Summary: (?P<stream>[\w.-]+): (?P<records>[\d,]+) records?, (?P<requests>[\d,]+) requests?, "
     r"(?P<retries>[\d,]+) retr(?:y|ies), (?P<x429>[\d,]+) x 429, (?P<waiting>[\d.]+)s waiting"
 )
-
-
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    """`1 record`, `1,500 records`, `1 retry`, `0 retries`."""
-    return f"{count:,} {singular if count == 1 else (many or singular + 's')}"
 
 
 def _costs(records: int, stats: RequestStats) -> str:

@@ -105,8 +105,9 @@ class TapOntraport(Tap):
         th.Property("api_url", th.StringType, default=DEFAULT_API_URL, title="API URL",
                     description="Base URL of the API. The local sandbox is `http://127.0.0.1:8765/1`."),
         th.Property("start_date", th.DateTimeType, title="Start date",
-                    description="Earliest `dlm` (last modified) to copy on the first run of incremental "
-                    "streams, ISO 8601. Empty: copy everything."),
+                    description="Earliest `dlm` (last modified) incremental streams copy, ISO 8601. Empty: "
+                    "copy everything. A stream with a bookmark in the state reads from the later of the two, "
+                    "so an earlier start_date takes effect only on a run without state (a full refresh)."),
         th.Property("lookback_seconds", th.IntegerType, default=300, title="Lookback (seconds)",
                     description="Each incremental run also re-reads records modified this many seconds "
                     "before the bookmark, against writes that become visible late."),

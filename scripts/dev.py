@@ -11,7 +11,8 @@ virtual environment (all gitignored):
     .venv-meltano/  Meltano (it installs the plugins under .meltano/, one venv each)
     .venv-airflow/  Apache Airflow, for the end-to-end test of the DAG (made by that test)
 
-Other subcommands: `test-fast`, `test-e2e` (one half of `test`), `setup` (only the venvs),
+Other subcommands: `test-fast` (the inner loop: ruff, mypy, the fast suites on every CPU) and
+`test-e2e` (the two halves of `test`), `setup` (only the venvs),
 `clean` (remove the venvs, .meltano/ and output/demo/). Extra arguments after `--` go to
 pytest, e.g. `python3 scripts/dev.py test-e2e -- -k airflow -x`.
 """
@@ -42,6 +43,11 @@ DEMO_OUTPUT = ROOT / "output" / "demo"
 DEMO_STATE_ID_SUFFIX = "demo"
 DEMO_STATE_ID = f"dev:tap-ontraport-to-target-jsonl:{DEMO_STATE_ID_SUFFIX}"
 FAST_SUITES = ["tests/unit", "tests/sandbox", "tests/tap"]
+#: The fast suites run on every CPU (pytest-xdist); each test starts its own sandbox on a free port.
+FAST_PYTEST_ARGS = ["-q", "-n", "auto"]
+#: Lint and type check, before the fast suites (config in pyproject.toml).
+LINT_PATHS = ["tap_ontraport", "ontraport_sandbox", "tests", "benchmarks", "scripts"]
+TYPED_PACKAGES = ["tap_ontraport", "ontraport_sandbox"]
 E2E_SUITE = ["tests/e2e"]
 MIN_PYTHON = (3, 10)
 
@@ -360,12 +366,26 @@ def pytest_run(python: Path, paths: list[str], extra: list[str], label: str) -> 
     return code, time.monotonic() - started
 
 
+def lint_run(python: Path) -> tuple[int, float]:
+    """ruff, then mypy on the packages; the first failure's output is what the user sees."""
+    started = time.monotonic()
+    for label, cmd in (("ruff", [python, "-m", "ruff", "check", *LINT_PATHS]),
+                       ("mypy", [python, "-m", "mypy", *TYPED_PACKAGES])):
+        step(f"{label}: {' '.join(str(c) for c in cmd[1:])}")
+        code = run(cmd, check=False)
+        if code != 0:
+            return code, time.monotonic() - started
+    return 0, time.monotonic() - started
+
+
 def cmd_test(args: argparse.Namespace, *, fast: bool = True, e2e: bool = True) -> int:
     started = time.monotonic()
     python = ensure_project_venv()
     results: list[tuple[str, int, float]] = []
     if fast:
-        code, seconds = pytest_run(python, FAST_SUITES, ["-q", *args.pytest_args], "Fast suites")
+        code, seconds = lint_run(python)
+        results.append(("lint and types (ruff, mypy)", code, seconds))
+        code, seconds = pytest_run(python, FAST_SUITES, [*FAST_PYTEST_ARGS, *args.pytest_args], "Fast suites")
         results.append(("fast suites (" + " ".join(FAST_SUITES) + ")", code, seconds))
     if e2e:
         # The e2e tests install Meltano, its plugins and Airflow themselves (see tests/e2e/conftest.py).
@@ -415,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="run the tap against the sandbox through Meltano into target-jsonl "
                    "(sandbox options after --, e.g. -- --scale 2)")
     sub.add_parser("test", help="the fast suites, then the end-to-end suite")
-    sub.add_parser("test-fast", help="only pytest " + " ".join(FAST_SUITES))
+    sub.add_parser("test-fast", help="the inner loop: ruff, mypy, then pytest " + " ".join(FAST_SUITES))
     sub.add_parser("test-e2e", help="only the end-to-end suite (Meltano, PostgreSQL, Airflow)")
     setup = sub.add_parser("setup", help="only create .venv and .venv-meltano")
     setup.add_argument("--airflow", action="store_true", help="also .venv-airflow")

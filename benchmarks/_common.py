@@ -231,8 +231,8 @@ def sync_contacts(folder: Path, catalog: Path, contacts: int, *, settings: dict 
 # --- reading what the tap said ---
 
 _SUMMARY = re.compile(
-    r"Summary: (?P<stream>[\w.-]+): (?P<records>[\d,]+) records, (?P<requests>[\d,]+) requests, "
-    r"(?P<retries>\d+) retries, (?P<x429>\d+) x 429, (?P<waiting>[\d.]+)s waiting"
+    r"Summary: (?P<stream>[\w.-]+): (?P<records>[\d,]+) records?, (?P<requests>[\d,]+) requests?, "
+    r"(?P<retries>[\d,]+) retr(?:y|ies), (?P<x429>[\d,]+) x 429, (?P<waiting>[\d.]+)s waiting"
 )
 
 
@@ -243,8 +243,8 @@ def parse_summary(stderr: str) -> dict[str, dict[str, float]]:
         found[match["stream"]] = {
             "records": int(match["records"].replace(",", "")),
             "requests": int(match["requests"].replace(",", "")),
-            "retries": int(match["retries"]),
-            "x429": int(match["x429"]),
+            "retries": int(match["retries"].replace(",", "")),
+            "x429": int(match["x429"].replace(",", "")),
             "waiting": float(match["waiting"]),
         }
     return found

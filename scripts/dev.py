@@ -13,7 +13,8 @@ virtual environment (all gitignored):
     .venv-dbt/      dbt-core and dbt-postgres, for the dbt package in transform/ (made by the e2e tests,
                     or `setup --dbt`); Meltano's `dbt-postgres` utility runs this venv's `dbt`
 
-Other subcommands: `test-fast`, `test-e2e` (one half of `test`), `setup` (only the venvs),
+Other subcommands: `test-fast` (the inner loop: ruff, mypy, the fast suites on every CPU) and
+`test-e2e` (the two halves of `test`), `setup` (only the venvs),
 `clean` (remove the venvs, .meltano/ and output/demo/). Extra arguments after `--` go to
 pytest, e.g. `python3 scripts/dev.py test-e2e -- -k airflow -x`.
 """
@@ -43,7 +44,16 @@ MELTANO_VENV = ROOT / ".venv-meltano"
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 DBT_VENV = ROOT / ".venv-dbt"
 DEMO_OUTPUT = ROOT / "output" / "demo"
+#: The demo's Meltano state id is `dev:tap-ontraport-to-target-jsonl:demo`, not the id of a
+#: user's own `meltano run tap-ontraport target-jsonl`: each keeps its own bookmarks.
+DEMO_STATE_ID_SUFFIX = "demo"
+DEMO_STATE_ID = f"dev:tap-ontraport-to-target-jsonl:{DEMO_STATE_ID_SUFFIX}"
 FAST_SUITES = ["tests/unit", "tests/sandbox", "tests/tap"]
+#: The fast suites run on every CPU (pytest-xdist); each test starts its own sandbox on a free port.
+FAST_PYTEST_ARGS = ["-q", "-n", "auto"]
+#: Lint and type check, before the fast suites (config in pyproject.toml).
+LINT_PATHS = ["tap_ontraport", "ontraport_sandbox", "tests", "benchmarks", "scripts"]
+TYPED_PACKAGES = ["tap_ontraport", "ontraport_sandbox"]
 E2E_SUITE = ["tests/e2e"]
 MIN_PYTHON = (3, 10)
 
@@ -272,8 +282,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             TAP_ONTRAPORT_API_URL=sandbox.url,
             TARGET_JSONL_DESTINATION_PATH=str(DEMO_OUTPUT.relative_to(ROOT)),
         )
-        cmd = [meltano, "run", "--full-refresh", "tap-ontraport", "target-jsonl"]
-        step("TAP_ONTRAPORT_API_URL=" + sandbox.url + " meltano run --full-refresh tap-ontraport target-jsonl")
+        cmd = demo_run_command(meltano)
+        step(f"TAP_ONTRAPORT_API_URL={sandbox.url} meltano {' '.join(str(c) for c in cmd[1:])}")
         run_started = time.monotonic()
         run(cmd, log=log, env=env, what="meltano run")
         run_seconds = time.monotonic() - run_started
@@ -286,7 +296,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-SUMMARY_LINE = re.compile(r"Summary: (?P<stream>\w+): (?P<records>[\d,]+) records, (?P<requests>[\d,]+) requests")
+def demo_run_command(meltano: Path) -> list[str | Path]:
+    """The demo's run: from scratch (the output folder was just emptied), under its own state id."""
+    return [meltano, "run", "--full-refresh", "--state-id-suffix", DEMO_STATE_ID_SUFFIX, "tap-ontraport", "target-jsonl"]
+
+
+SUMMARY_LINE = re.compile(r"Summary: (?P<stream>\w+): (?P<records>[\d,]+) records?, (?P<requests>[\d,]+) requests?\b")
 
 
 def print_demo_summary(log: Path, run_seconds: float) -> None:
@@ -331,8 +346,8 @@ def print_demo_summary(log: Path, run_seconds: float) -> None:
     if notes:
         say(f"The tap logged {notes} data notes (fields the API sent that its meta does not describe, "
             f"unknown field types): grep 'Data note' {log.relative_to(ROOT)}")
-    say(f"Meltano saved the state as dev:tap-ontraport-to-target-jsonl "
-        f"({venv_bin(MELTANO_VENV, 'meltano').relative_to(ROOT)} state get dev:tap-ontraport-to-target-jsonl).")
+    say(f"Meltano saved the demo's state as {DEMO_STATE_ID}, apart from your own runs' "
+        f"({venv_bin(MELTANO_VENV, 'meltano').relative_to(ROOT)} state get {DEMO_STATE_ID}).")
     mismatched = [name for name, count, _ in rows if name in tap_counts and tap_counts[name][0] != count]
     if mismatched:
         raise DevError(f"rows written differ from the tap's own count for: {', '.join(mismatched)}")
@@ -363,12 +378,26 @@ def pytest_run(python: Path, paths: list[str], extra: list[str], label: str) -> 
     return code, time.monotonic() - started
 
 
+def lint_run(python: Path) -> tuple[int, float]:
+    """ruff, then mypy on the packages; the first failure's output is what the user sees."""
+    started = time.monotonic()
+    for label, cmd in (("ruff", [python, "-m", "ruff", "check", *LINT_PATHS]),
+                       ("mypy", [python, "-m", "mypy", *TYPED_PACKAGES])):
+        step(f"{label}: {' '.join(str(c) for c in cmd[1:])}")
+        code = run(cmd, check=False)
+        if code != 0:
+            return code, time.monotonic() - started
+    return 0, time.monotonic() - started
+
+
 def cmd_test(args: argparse.Namespace, *, fast: bool = True, e2e: bool = True) -> int:
     started = time.monotonic()
     python = ensure_project_venv()
     results: list[tuple[str, int, float]] = []
     if fast:
-        code, seconds = pytest_run(python, FAST_SUITES, ["-q", *args.pytest_args], "Fast suites")
+        code, seconds = lint_run(python)
+        results.append(("lint and types (ruff, mypy)", code, seconds))
+        code, seconds = pytest_run(python, FAST_SUITES, [*FAST_PYTEST_ARGS, *args.pytest_args], "Fast suites")
         results.append(("fast suites (" + " ".join(FAST_SUITES) + ")", code, seconds))
     if e2e:
         # The e2e tests install Meltano, its plugins and Airflow themselves (see tests/e2e/conftest.py).
@@ -420,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="run the tap against the sandbox through Meltano into target-jsonl "
                    "(sandbox options after --, e.g. -- --scale 2)")
     sub.add_parser("test", help="the fast suites, then the end-to-end suite")
-    sub.add_parser("test-fast", help="only pytest " + " ".join(FAST_SUITES))
+    sub.add_parser("test-fast", help="the inner loop: ruff, mypy, then pytest " + " ".join(FAST_SUITES))
     sub.add_parser("test-e2e", help="only the end-to-end suite (Meltano, PostgreSQL, Airflow)")
     setup = sub.add_parser("setup", help="only create .venv and .venv-meltano")
     setup.add_argument("--airflow", action="store_true", help="also .venv-airflow")

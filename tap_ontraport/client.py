@@ -14,16 +14,18 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 import backoff
 import requests
+import urllib3
 from singer_sdk.authenticators import APIAuthenticatorBase
 
 from tap_ontraport import __version__
@@ -33,7 +35,9 @@ from tap_ontraport.errors import (
     BadRequestError,
     ObjectUnavailableError,
     RetriesExhaustedError,
+    UnreachableError,
     excerpt,
+    plural,
 )
 from tap_ontraport.governor import RateGovernor
 
@@ -46,8 +50,16 @@ AUTH_REJECTED = (
     "at the right server."
 )
 
+#: The label of the requests made before any stream runs (the account's /objects/meta).
+DISCOVERY = "discovery"
+
 #: Words in a 200 envelope with a non-zero code that mean "try again later".
 _TEMPORARY_HINTS = ("try again", "temporar", "busy", "timeout", "timed out", "unavailable")
+
+#: Retries of a connection refused or a host name not found before the API ever answered:
+#: then it is almost surely a wrong `api_url` or no network, so the run stops within
+#: seconds (backoff 1 + 2 s at most) instead of spending `max_retries` on it.
+FIRST_CONTACT_RETRIES = 2
 
 #: Statuses that are worth another attempt.
 _TRANSIENT_STATUSES = frozenset({408, 425, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -102,6 +114,7 @@ class _TransientFault(Exception):
         self.status = status
         self.body = body
         self.wait = 0.0  # for a 429: how long Ontraport asked us to wait
+        self.unreachable: str | None = None  # "refused" or "dns": nothing answered at all
 
 
 class OntraportClient:
@@ -129,6 +142,8 @@ class OntraportClient:
         self._stats_lock = threading.Lock()
         self.stats: dict[str, RequestStats] = {}
         self._logged_waits: set[tuple[str, str]] = set()
+        self._answered = False  # the API has answered at least once (any HTTP status)
+        self._answered_streams: set[str] = set()  # streams with a page read: a state to resume from
 
     # --- plumbing ---
 
@@ -159,7 +174,7 @@ class OntraportClient:
 
     # --- the one entry point ---
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, label: str = "discovery") -> ApiResponse:
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, label: str = DISCOVERY) -> ApiResponse:
         """GET `path` with `params`; retries transient faults; raises on permanent ones.
 
         `label` names the stream (or "discovery") in statistics and messages.
@@ -185,17 +200,24 @@ class OntraportClient:
                     continue
                 failures += 1
                 stats.add(fault=fault.reason)
+                if fault.unreachable and not self._answered and failures > min(FIRST_CONTACT_RETRIES, self.max_retries):
+                    raise self._unreachable(path, fault.unreachable) from None
                 if failures > self.max_retries:
-                    raise self._exhausted(label, path, params, fault, f"{self.max_retries} retries") from None
+                    raise self._exhausted(label, path, params, fault, plural(self.max_retries, "retry", "retries")) from None
                 stats.add(retries=1)
                 delay = next(delays)
                 delay = delay / 2 + random.uniform(0, delay / 2)  # jitter; keeps half the step
-                logger.warning(
+                # An unreachable API on first contact: the error line that follows says it all.
+                first_contact = fault.unreachable is not None and not self._answered
+                logger.log(
+                    logging.DEBUG if first_contact else logging.WARNING,
                     "%s: %s on %s; retry %d of %d in %.1fs",
                     label, fault.reason, self.describe(path, params), failures, self.max_retries, delay,
                 )
                 self._sleep(delay, stats)
                 continue
+            if label != DISCOVERY:
+                self._answered_streams.add(label)
             return answer
 
     def _sleep(self, seconds: float, stats: RequestStats) -> None:
@@ -209,14 +231,28 @@ class OntraportClient:
             logger.warning("%s (further waits of this kind are counted in the summary)", message)
 
     def _exhausted(self, label: str, path: str, params: Mapping[str, Any] | None, fault: _TransientFault, budget: str) -> RetriesExhaustedError:
-        status = f"HTTP {fault.status}" if fault.status else "no HTTP status"
-        body = f"; body: {excerpt(fault.body)!r}" if fault.body else ""
+        what = "Reading the account's objects" if label == DISCOVERY else f"Stream '{label}'"
+        if fault.status:
+            status = f"HTTP {fault.status}"
+            cause = (fault.reason if status in fault.reason else f"{fault.reason}, {status}") + (
+                f"; body: {excerpt(fault.body)!r}" if fault.body else ""
+            )
+            trouble = "Ontraport may be having trouble (https://ontraport.statuspage.io)"
+        else:
+            cause = f"{fault.reason}, no HTTP status, {host_port(self.url_for(path))}"
+            trouble = "the network or Ontraport may be having trouble (https://ontraport.statuspage.io)"
+        resume = ": the tap resumes from its last state" if self._answered_streams else ""
         return RetriesExhaustedError(
-            f"Stream '{label}': {self.describe(path, params)} still failing after {budget} "
-            f"({fault.reason}, {status}{body}). Ontraport may be having trouble "
-            "(https://ontraport.statuspage.io); raise `max_retries` or "
-            "`max_rate_limit_wait_seconds` to wait longer, then re-run: the tap resumes "
-            "from its last state."
+            f"{what}: {self.describe(path, params)} still failing after {budget} ({cause}). {trouble}; "
+            f"raise `max_retries` or `max_rate_limit_wait_seconds` to wait longer, then re-run{resume}."
+        )
+
+    def _unreachable(self, path: str, why: str) -> UnreachableError:
+        where = host_port(self.url_for(path))
+        problem = "host name not found (the DNS lookup failed)" if why == "dns" else "connection refused (nothing listens on that port)"
+        return UnreachableError(
+            f"Cannot reach the API at `api_url` {self.api_url}: {where}: {problem}. Check `api_url` "
+            "(Ontraport's is https://api.ontraport.com/1) and the network; nothing was read yet."
         )
 
     def _attempt(self, path: str, params: Mapping[str, Any] | None, ticket, stats: RequestStats) -> ApiResponse:
@@ -229,7 +265,10 @@ class OntraportClient:
             raise _TransientFault(f"no answer within request_timeout={self.request_timeout:g}s") from None
         except requests.exceptions.RequestException as exc:
             self.governor.observe(ticket, None, None)
-            raise _TransientFault(f"connection failed ({type(exc).__name__})") from None
+            fault = _TransientFault(f"connection failed ({type(exc).__name__})")
+            fault.unreachable = unreachable_reason(exc)
+            raise fault from None
+        self._answered = True
         refusal = response.text if response.status_code == 429 else None
         wait = self.governor.observe(ticket, response.headers, response.status_code, refusal)
         try:
@@ -278,3 +317,31 @@ class OntraportClient:
                 raise _TransientFault(f"envelope code {code} (temporary)", status, text)
             raise ApiError(f"{request} returned error code {code}: {excerpt(text)!r}")
         return ApiResponse(data=envelope.get("data"), envelope=envelope, status=status, headers=response.headers)
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """"dns" or "refused" when a request failed before reaching any server, else None.
+
+    requests wraps the socket error several levels deep (ConnectionError > MaxRetryError >
+    NewConnectionError > ConnectionRefusedError), so the whole chain is searched.
+    """
+    pending: list[Any] = [exc]
+    seen: set[int] = set()
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, (socket.gaierror, urllib3.exceptions.NameResolutionError)):
+            return "dns"
+        if isinstance(error, ConnectionRefusedError):
+            return "refused"
+        pending += [error.__cause__, error.__context__, getattr(error, "reason", None), *error.args]
+    return None
+
+
+def host_port(url: str) -> str:
+    """`host:port` of a URL, the port filled in from the scheme when the URL has none."""
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return f"{parsed.hostname}:{port}"

@@ -21,6 +21,14 @@ class SettingsError(OntraportError):
     """A setting is missing or unusable; raised before any request is sent."""
 
 
+class InputFileError(OntraportError):
+    """A config, state or catalog file is missing, empty, not JSON, or not the right shape."""
+
+
+class UnreachableError(OntraportError):
+    """The API could not be reached at all (connection refused, unknown host) on first contact."""
+
+
 class AuthenticationError(OntraportError):
     """Ontraport answered 401: the App ID / API key pair was rejected."""
 
@@ -59,6 +67,11 @@ def excerpt(text: str, limit: int = 160) -> str:
     """A short, single-line excerpt of a response body for an error message."""
     flat = re.sub(r"\s+", " ", text or "").strip()
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """`1 record`, `1,500 records`, `1 retry`, `0 retries`."""
+    return f"{count:,} {singular if count == 1 else (many or singular + 's')}"
 
 
 class Redactor(logging.Filter):

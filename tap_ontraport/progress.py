@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
+import typing as t
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tap_ontraport.client import RequestStats
+from tap_ontraport.client import DISCOVERY, RequestStats
+from tap_ontraport.errors import plural
 
 logger = logging.getLogger("tap-ontraport")
 
@@ -55,15 +59,69 @@ class StreamProgress:
         return text
 
 
+#: A stream's line of the summary, for the tools and tests that read it back (singular
+#: and plural forms alike: "1 record", "2 records").
+SUMMARY_PATTERN = re.compile(
+    r"Summary: (?P<stream>[\w.-]+): (?P<records>[\d,]+) records?, (?P<requests>[\d,]+) requests?, "
+    r"(?P<retries>[\d,]+) retr(?:y|ies), (?P<x429>[\d,]+) x 429, (?P<waiting>[\d.]+)s waiting"
+)
+
+
+def _costs(records: int, stats: RequestStats) -> str:
+    return (
+        f"{plural(records, 'record')}, {plural(stats.requests, 'request')}, "
+        f"{plural(stats.retries, 'retry', 'retries')}, {stats.rate_limited:,} x 429, "
+        f"{stats.wait_seconds:.1f}s waiting"
+    )
+
+
 def summary_lines(stream_records: dict[str, int], stats: dict[str, RequestStats]) -> list[str]:
-    """One line per stream: records, requests, retries, 429s, time spent waiting."""
+    """One line per stream, in name order, then discovery: records, requests, retries, 429s, waits."""
+    names = sorted((set(stream_records) | set(stats)) - {DISCOVERY})
+    if DISCOVERY in stats:
+        names.append(DISCOVERY)
     lines = []
-    for name in sorted(set(stream_records) | set(stats)):
+    for name in names:
         request_stats = stats.get(name, RequestStats())
         faults = ", ".join(f"{kind} x{count}" for kind, count in sorted(request_stats.faults.items()))
         lines.append(
-            f"{name}: {stream_records.get(name, 0):,} records, {request_stats.requests:,} requests, "
-            f"{request_stats.retries} retries, {request_stats.rate_limited} x 429, "
-            f"{request_stats.wait_seconds:.1f}s waiting" + (f" (faults: {faults})" if faults else "")
+            f"{name}: {_costs(stream_records.get(name, 0), request_stats)}" + (f" (faults: {faults})" if faults else "")
         )
     return lines
+
+
+def total_line(stream_records: dict[str, int], stats: dict[str, RequestStats], elapsed: float) -> str:
+    """The run in one line: every stream's records, and every request, discovery's included."""
+    total = RequestStats()
+    for request_stats in stats.values():
+        total.add(
+            requests=request_stats.requests,
+            retries=request_stats.retries,
+            rate_limited=request_stats.rate_limited,
+            wait_seconds=request_stats.wait_seconds,
+        )
+    streams = (set(stream_records) | set(stats)) - {DISCOVERY}
+    return (
+        f"Total: {plural(sum(stream_records.values()), 'record')} in {plural(len(streams), 'stream')}, "
+        f"{plural(total.requests, 'request')}, {plural(total.retries, 'retry', 'retries')}, "
+        f"{total.rate_limited:,} x 429, {total.wait_seconds:.1f}s waiting, {elapsed:.1f}s elapsed"
+    )
+
+
+def rate_limit_line(snapshot: Mapping[str, t.Any]) -> str:
+    """What the governor learnt of the account's budget, and what it made of it."""
+    if snapshot.get("limit") is None:
+        return "Rate limit: the API sent no x-rate-limit headers"
+    window = snapshot.get("window_seconds")
+    window_text = f"per {window:g}s window" if window else "per window"
+    if window and snapshot.get("window_known") is False:
+        window_text += " (estimated)"
+    source = "429 answers, no headers" if snapshot.get("limit_source") == "429" else "x-rate-limit-* headers"
+    others = snapshot.get("others_requests")
+    others_text = f"; other tools used {plural(int(others), 'request')} while we ran" if others is not None else ""
+    return (
+        f"Rate limit: {plural(int(snapshot['limit']), 'request')} {window_text} ({source}), "
+        f"our cap {snapshot.get('cap')}{others_text}; requests held for the budget "
+        f"{plural(int(snapshot.get('waits') or 0), 'time')} "
+        f"({float(snapshot.get('wait_seconds') or 0):.1f}s summed over parallel requests)"
+    )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import io
 import logging
 import os
 import sys
 import threading
+import time
 import typing as t
 from collections import Counter
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 from urllib.parse import urlparse
 
+import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -31,8 +36,10 @@ from tap_ontraport.errors import (
 from tap_ontraport.discovery import AccountObject, account_objects
 from tap_ontraport.fields import CoercionReport, parse_iso8601
 from tap_ontraport.governor import RateGovernor
+from tap_ontraport.inputs import check_catalog, check_state, read_json_object, unknown_settings
+from tap_ontraport.logs import drop_sdk_routine_lines, set_metrics_logging
 from tap_ontraport.objects import KNOWN_OBJECTS, ObjectType
-from tap_ontraport.progress import summary_lines
+from tap_ontraport.progress import rate_limit_line, summary_lines, total_line
 from tap_ontraport.streams import FieldsStream, OntraportStream
 
 logger = logging.getLogger("tap-ontraport")
@@ -99,8 +106,9 @@ class TapOntraport(Tap):
         th.Property("api_url", th.StringType, default=DEFAULT_API_URL, title="API URL",
                     description="Base URL of the API. The local sandbox is `http://127.0.0.1:8765/1`."),
         th.Property("start_date", th.DateTimeType, title="Start date",
-                    description="Earliest `dlm` (last modified) to copy on the first run of incremental "
-                    "streams, ISO 8601. Empty: copy everything."),
+                    description="Earliest `dlm` (last modified) incremental streams copy, ISO 8601. Empty: "
+                    "copy everything. A stream with a bookmark in the state reads from the later of the two, "
+                    "so an earlier start_date takes effect only on a run without state (a full refresh)."),
         th.Property("lookback_seconds", th.IntegerType, default=300, title="Lookback (seconds)",
                     description="Each incremental run also re-reads records modified this many seconds "
                     "before the bookmark, against writes that become visible late."),
@@ -136,23 +144,41 @@ class TapOntraport(Tap):
                     description="Exit with status 1 after the run when any stream was skipped (HTTP 400/403/404/422 "
                     "on its object) or read in full because Ontraport refused its incremental query. Off: such "
                     "streams are warned about and listed in the summary, the others are read, and the run exits 0."),
+        th.Property("log_metrics", th.BooleanType, default=False, title="Log SDK metrics",
+                    description="Also log the Singer SDK's `METRIC` lines (each stream's sync duration and "
+                    "record count, as JSON)."),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         install_redaction()
+        drop_sdk_routine_lines(self.logger)
         self.coercion_report = CoercionReport()
         self.skipped_streams: dict[str, str] = {}
         self.records_by_stream: Counter[str] = Counter()
+        self.started = time.monotonic()
         super().__init__(*args, **kwargs)
+        set_metrics_logging(self.metrics_logger, enabled=bool(self.config.get("log_metrics")))
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Our own checks first, so each problem gets a sentence that says what to fix."""
         REDACTOR.register([self._config.get("app_id"), self._config.get("api_key")])
         _read_numbers_from_text(self._config)
-        problems = settings_problems(self._config)
+        misspelt = unknown_settings(self._config, self.known_setting_names())
+        problems = misspelt + [
+            problem for problem in settings_problems(self._config)
+            # `apikey` given, `api_key` missing: the "did you mean" line says it all.
+            if not any(problem.startswith(f"`{name}` is missing") for name in _suggested(misspelt))
+        ]
         if problems and raise_errors:
             raise SettingsError("\n".join(problems))
         return problems + super()._validate_config(raise_errors=raise_errors)
+
+    @classmethod
+    def known_setting_names(cls) -> list[str]:
+        """Our settings and the SDK's built-in ones (stream maps, flattening)."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        return list(schema.get("properties", {}))
 
     # --- shared by every stream of this process ---
 
@@ -246,6 +272,7 @@ class TapOntraport(Tap):
     # --- the run ---
 
     def sync_all(self) -> None:
+        self.started = time.monotonic()
         try:
             super().sync_all()
         finally:
@@ -259,22 +286,15 @@ class TapOntraport(Tap):
             )
 
     def _report(self) -> None:
-        for line in summary_lines(dict(self.records_by_stream), self.client.stats):
+        records = dict(self.records_by_stream)
+        for line in summary_lines(records, self.client.stats):
             logger.info("Summary: %s", line)
-        snapshot = self.client.governor.snapshot()
-        if snapshot["limit"] is None:
-            logger.info("Rate limit: the API sent no x-rate-limit headers")
-        else:
-            source = "x-rate-limit headers" if snapshot["limit_source"] == "headers" else "429 answers (no headers)"
-            window = f"{snapshot['window_seconds'] or 0:g}s" + ("" if snapshot["window_known"] else " (estimated)")
-            logger.info(
-                "Rate limit: %s requests per %s window (from %s), our cap %s; other tools used %d requests "
-                "while we ran; requests held for the budget %d times (%.1fs summed over parallel requests)",
-                snapshot["limit"], window, source, snapshot["cap"], snapshot["others_requests"],
-                snapshot["waits"], snapshot["wait_seconds"],
-            )
+        logger.info("%s", total_line(records, self.client.stats, time.monotonic() - self.started))
+        logger.info("%s", rate_limit_line(self.client.governor.snapshot()))
         for line in self.coercion_report.lines():
             logger.warning("Data note: %s", line)
+        for line in self.coercion_report.loaded_lines():
+            logger.debug("Data note: %s", line)
         for name, reason in sorted(self.skipped_streams.items()):
             logger.info("Summary: %s: %s", name, reason)
 
@@ -297,7 +317,41 @@ class TapOntraport(Tap):
     def get_singer_command(cls):  # noqa: ANN206
         command = super().get_singer_command()
         command.excepthook = _excepthook  # one clear line, not a traceback, for our errors
+        for param in command.params:
+            if param.name in ("state", "catalog"):
+                # A path, read by invoke() with errors that name the file (click.File's
+                # "No such file" would be a usage error, exit status 2).
+                param.type = click.STRING
         return command
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]):  # noqa: ANN206
+        """Each --config file must hold a JSON object; say which one does not, and why."""
+        for path in value:
+            if path != "ENV":
+                read_json_object(path, "config")
+        return super().cb_config(ctx, param, value)
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,
+        state: str | None = None,
+        catalog: str | None = None,
+    ) -> None:
+        """The SDK's invoke, given --state and --catalog files that were checked first."""
+        if not about:
+            if state:
+                check_state(read_json_object(state, "state"), state)
+            if catalog:
+                check_catalog(read_json_object(catalog, "catalog"), catalog)
+        super().invoke(
+            about=about, about_format=about_format, config=config,
+            state=_reopen(state), catalog=_reopen(catalog),
+        )
 
     @classmethod
     def cli(cls):  # noqa: ANN206
@@ -327,6 +381,16 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: t.Any) ->
                   "variable", exc)
         return
     log.error("%s", exc.args[0] if exc.args else exc_type.__name__, exc_info=(exc_type, exc, tb))
+
+
+def _reopen(path: str | None) -> io.StringIO | None:
+    """A checked file's text, as the file object the SDK's invoke reads."""
+    return None if not path else io.StringIO(Path(path).read_text(encoding="utf-8"))
+
+
+def _suggested(problems: list[str]) -> set[str]:
+    """The settings named in "did you mean `x`?" sentences."""
+    return {problem.rsplit("`", 2)[-2] for problem in problems if "did you mean" in problem}
 
 
 def _raised_in(tb: t.Any, function: str) -> bool:

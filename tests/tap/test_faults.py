@@ -17,6 +17,7 @@ import time
 import pytest
 
 from ontraport_sandbox import Fault
+from tap_ontraport.progress import SUMMARY_PATTERN
 from tests.samples_server import SamplesServer
 from tests.singer_output import SingerOutput
 from tests.tap.conftest import FAST_LIMIT, catalog_for, sandbox_config, sync
@@ -72,7 +73,7 @@ def test_a_mix_of_random_faults_and_a_429_burst(make_sandbox, tmp_path):
     assert {r["id"] for r in output.records["tags"]} == set(sandbox.account.ids(14))
     assert {r["id"] for r in output.records["pets"]} == set(sandbox.account.ids(10000))
     injected = sum(sandbox.counters.faults.values())
-    summary = re.findall(r"Summary: (\w+): [\d,]+ records, [\d,]+ requests, (\d+) retries, (\d+) x 429", result.stderr)
+    summary = [(m["stream"], m["retries"], m["x429"]) for m in SUMMARY_PATTERN.finditer(result.stderr)]
     retries = sum(int(r) for _, r, _ in summary)
     limited = sum(int(n) for _, _, n in summary)
     assert limited == sandbox.counters.faults["429"] == 10

@@ -1,0 +1,122 @@
+"""The files a run starts from (`--config`, `--state`, `--catalog`), read with one clear line per problem.
+
+The SDK reads them with a bare JSON parser, so a typo in a config file ends in a long
+traceback that never names the file. Here each file is read once, checked for being a JSON
+object, and every problem becomes an `InputFileError` naming the file and what is wrong;
+the tap's exception hook prints it as one line, exit status 1, before any request is sent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import typing as t
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from singer_sdk.singerlib import Catalog
+
+from tap_ontraport.errors import InputFileError
+
+
+def read_json_object(path: str | Path, what: str) -> dict[str, t.Any]:
+    """The JSON object in `path`; `what` ("config", "state", "catalog") names the file in errors."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"The {what} file {str(path)!r} does not exist.") from None
+    except IsADirectoryError:
+        raise InputFileError(f"The {what} file {str(path)!r} is a directory, not a file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputFileError(f"The {what} file {str(path)!r} could not be read: {reason}.") from None
+    if not text.strip():
+        raise InputFileError(f"The {what} file {str(path)!r} is empty; it must hold a JSON object ({{...}}).")
+    try:
+        # Numbers as Decimal, like the SDK's own reader, so settings compare the same way.
+        value = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"The {what} file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+        ) from None
+    if not isinstance(value, dict):
+        raise InputFileError(
+            f"The {what} file {str(path)!r} holds a JSON {_json_kind(value)}; it must hold a JSON object ({{...}})."
+        )
+    return value
+
+
+def check_catalog(catalog: dict[str, t.Any], path: str) -> None:
+    """A catalog is an object with a `streams` list of objects that each name a stream."""
+    streams = catalog.get("streams")
+    if not isinstance(streams, list):
+        raise InputFileError(
+            f"The catalog file {path!r} has no `streams` list; make one with `tap-ontraport --config ... --discover`."
+        )
+    for number, entry in enumerate(streams, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("tap_stream_id") or entry.get("stream"), str):
+            raise InputFileError(
+                f"The catalog file {path!r}: stream entry {number} is not an object with a `tap_stream_id`; "
+                "make the catalog with `tap-ontraport --config ... --discover`."
+            )
+        if not isinstance(entry.get("schema", {}), dict) or not isinstance(entry.get("metadata", []), list):
+            raise InputFileError(
+                f"The catalog file {path!r}: stream {entry.get('tap_stream_id') or entry.get('stream')!r} "
+                "has a `schema` that is not an object or `metadata` that is not a list."
+            )
+    try:
+        Catalog.from_dict(catalog)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputFileError(
+            f"The catalog file {path!r} is not a Singer catalog ({type(exc).__name__}: {exc}); "
+            "make one with `tap-ontraport --config ... --discover`."
+        ) from None
+
+
+def check_state(state: dict[str, t.Any], path: str) -> None:
+    """A state is an object whose `bookmarks`, if any, map stream names to objects."""
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        raise InputFileError(
+            f"The state file {path!r}: `bookmarks` must be an object of streams, got a JSON {_json_kind(bookmarks)}."
+        )
+    for stream, bookmark in bookmarks.items():
+        if not isinstance(bookmark, dict):
+            raise InputFileError(
+                f"The state file {path!r}: the bookmark of stream {stream!r} must be an object, "
+                f"got a JSON {_json_kind(bookmark)}."
+            )
+
+
+def unknown_settings(config: t.Mapping[str, t.Any], known: Iterable[str]) -> list[str]:
+    """One sentence per setting the tap does not have, naming the closest one it has."""
+    known = list(known)
+    problems = []
+    for name in sorted(set(config) - set(known)):
+        problems.append(f"`{name}` is not a setting of tap-ontraport{_closest(name, known)}")
+    return problems
+
+
+def _closest(name: str, known: list[str]) -> str:
+    # Compare without separators and case: `apikey`, `API_KEY` and `api-key` all mean `api_key`.
+    def squash(text: str) -> str:
+        return text.lower().replace("_", "").replace("-", "")
+
+    by_squashed = {squash(k): k for k in known}
+    match = difflib.get_close_matches(squash(name), list(by_squashed), n=1, cutoff=0.6)
+    if match:
+        return f": did you mean `{by_squashed[match[0]]}`?"
+    return "; `tap-ontraport --about` lists them."
+
+
+def _json_kind(value: t.Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"

@@ -63,7 +63,7 @@ def test_a_refused_dlm_query_reads_the_object_in_full_and_warns_once(caplog):
             output = run_tap(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"))
         refused = [(path, params) for path, params in server.requests if "dlm" in params.get("condition", "")]
     assert refused, "the tap did not ask for dlm: the test proves nothing"
-    warnings = [r.getMessage() for r in caplog.records if "refused a query on `dlm`" in r.getMessage()]
+    warnings = [r.getMessage() for r in caplog.records if "refused a query on dlm" in r.getMessage()]
     assert len(warnings) == 1 and "transactions" in warnings[0] and "Invalid query" in warnings[0]
     every_sample_stream_is_read(output)
     assert output.activate_versions["transactions"]  # a complete full-table pass

@@ -35,6 +35,7 @@ class AccountObject:
     object_type: ObjectType
     fields: list[FieldSpec]
     incremental: bool  # replicates on `dlm`
+    dlm_known: bool = True  # False: not sampled (a catalog passed in decides)
 
 
 def needs_sample(fields: list[FieldSpec]) -> bool:
@@ -70,8 +71,14 @@ def with_sampled(object_type: ObjectType, fields: list[FieldSpec], sample: dict)
     ]
 
 
-def account_objects(meta: dict, read_sample: SampleReader) -> list[AccountObject]:
-    """Every object meta lists, by objectID, with collision-free stream names."""
+def account_objects(
+    meta: dict, read_sample: SampleReader, wanted: t.Callable[[ObjectType], bool] = lambda _: True
+) -> list[AccountObject]:
+    """Every object meta lists, by objectID, with collision-free stream names.
+
+    Objects `wanted` declines are not sampled (a run given a catalog: the discovery that
+    wrote it sampled already), and the catalog's replication stands for them.
+    """
     objects = []
     taken: set[str] = {"fields"}
     for raw_id, entry in sorted(meta.items(), key=lambda item: _as_int(item[0])):
@@ -83,14 +90,17 @@ def account_objects(meta: dict, read_sample: SampleReader) -> list[AccountObject
         if object_type.stream_name in taken:  # e.g. a custom object named "oContacts"
             object_type = replace(object_type, stream_name=f"{object_type.stream_name}_{object_id}")
         taken.add(object_type.stream_name)
-        objects.append(_account_object(object_type, meta_fields(entry), read_sample))
+        sampler = read_sample if wanted(object_type) else None
+        objects.append(_account_object(object_type, meta_fields(entry), sampler))
     return objects
 
 
-def _account_object(object_type: ObjectType, listed: list[FieldSpec], read_sample: SampleReader) -> AccountObject:
+def _account_object(object_type: ObjectType, listed: list[FieldSpec], read_sample: SampleReader | None) -> AccountObject:
     fields = with_documented(object_type, listed)
     if not needs_sample(listed):
         return AccountObject(object_type, fields, incremental=True)
+    if read_sample is None:
+        return AccountObject(object_type, fields, incremental=False, dlm_known=False)
     sample = read_sample(object_type)
     if sample is None:  # no record to learn from: a full read is always right
         return AccountObject(object_type, fields, incremental=False)

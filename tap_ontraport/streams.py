@@ -154,7 +154,7 @@ class OntraportStream(RESTStream[PageToken]):
         super().__init__(tap=tap, name=object_type.stream_name, schema=schema, path=object_type.collection_path)
         self.primary_keys = (object_type.primary_key,)
         self.replication_key = REPLICATION_KEY if found.incremental else None
-        self._records_carry_dlm = found.incremental
+        self._records_lack_dlm = found.dlm_known and not found.incremental
         #: Set when Ontraport refused the incremental query in this run (see get_records).
         self.full_table_fallback = False
 
@@ -162,7 +162,7 @@ class OntraportStream(RESTStream[PageToken]):
         """A catalog may ask for `dlm` on an object whose records (discovery read one) lack
         it: where the API ignores an unknown field, that would read nothing; read it in full."""
         super().apply_catalog(catalog)
-        if self.replication_key == REPLICATION_KEY and not self._records_carry_dlm:
+        if self.replication_key == REPLICATION_KEY and self._records_lack_dlm:
             logger.warning(
                 "%s: the catalog asks for incremental replication on `dlm`, but the account's records "
                 "don't carry it; reading the whole object instead", self.name,

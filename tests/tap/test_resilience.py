@@ -80,6 +80,8 @@ def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalo
         entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "temps")
         del entry["schema"]["properties"]["firstname"]
         entry["metadata"] = [m for m in entry["metadata"] if m["breadcrumb"] != ["properties", "firstname"]]
+        # ... and before meta listed contacts.lastname
+        del next(s for s in catalog["streams"] if s["tap_stream_id"] == "contacts")["schema"]["properties"]["lastname"]
         clear_meta_cache()
         with caplog.at_level(logging.INFO, logger="tap-ontraport"):
             output = run_tap(TapOntraport, config_for(server), catalog=catalog)
@@ -91,7 +93,11 @@ def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalo
             assert schema_has_it and message["record"]["firstname"], message
     assert ids(output, "temps") == {8, 10}
     notices = [r.getMessage() for r in caplog.records if "firstname" in r.getMessage()]
-    assert len(notices) == 1 and "the catalog lacks 1 column(s)" in notices[0], notices
+    assert len(notices) == 1 and "temps.firstname: field sent by the API" in notices[0], notices
+    catch_up = [r.getMessage() for r in caplog.records if r.getMessage().startswith("contacts: the catalog lacks")]
+    assert len(catch_up) == 1 and "(lastname)" in catch_up[0]
+    assert "lastname" in output.schemas["contacts"]["properties"]
+    assert all(record["lastname"] for record in output.records["contacts"])
     fields = {(r["stream"], r["field"]): r for r in output.records["fields"]}
     assert fields[("temps", "firstname")]["in_meta"] is False
     clear_meta_cache()

@@ -18,7 +18,7 @@ from functools import cached_property
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.mapper import RemoveRecordTransform, SameRecordTransform
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 
@@ -111,6 +111,11 @@ def server_time(response: ApiResponse) -> int:
         except (TypeError, ValueError):
             pass
     return math.floor(time.time()) - 60
+
+
+def _names(schema: dict) -> dict:
+    properties = schema.get("properties")
+    return properties if isinstance(properties, dict) else {}
 
 
 class _DryRunQuiet(logging.Filter):
@@ -283,14 +288,19 @@ class OntraportStream(RESTStream[PageToken]):
 
     def _schemas_in_use(self) -> list[dict]:
         """Every schema the SDK checks records against or sends (SDK internals, pinned by
-        tests/tap/test_new_fields.py): the stream's, the input catalog's, and the stream
-        maps' (only the plain ones: a user's own map decides its own columns)."""
+        tests/tap/test_resilience.py): the stream's, the input catalog's, and the stream
+        maps' (a user's map that picks its own columns keeps them)."""
         schemas = [self.schema]
         if self._input_schema is not None:
             schemas.append(self._input_schema)
         for stream_map in self.stream_maps:
-            if isinstance(stream_map, SameRecordTransform):
-                schemas += [stream_map.raw_schema, stream_map.transformed_schema]
+            if isinstance(stream_map, RemoveRecordTransform):
+                continue
+            raw, sent = stream_map.raw_schema, stream_map.transformed_schema
+            schemas.append(raw)
+            # A map that passes every column through (no `__else__: null`) passes new ones too.
+            if isinstance(stream_map, SameRecordTransform) or set(_names(raw)) <= set(_names(sent)):
+                schemas.append(sent)
         return [schema for schema in schemas if isinstance(schema.get("properties"), dict)]
 
     def _fetch(self, token: PageToken, context: dict | None) -> ApiResponse:

@@ -115,3 +115,19 @@ def test_a_catalog_asking_for_a_dlm_the_records_lack_reads_the_object_in_full(ca
     assert ids(output, "transactions") == {1}  # a dlm condition would have matched nothing
     assert sum("asks for incremental replication on `dlm`" in r.getMessage() for r in caplog.records) == 1
     clear_meta_cache()
+
+
+def test_a_new_field_reaches_the_schema_of_flattened_and_aliased_streams():
+    """The SDK keeps a schema per stream map; the new column must reach the one it sends."""
+    clear_meta_cache()
+    with SamplesServer() as server:
+        catalog = TapOntraport(config=config_for(server)).catalog_dict
+        entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "temps")
+        del entry["schema"]["properties"]["firstname"]
+        clear_meta_cache()
+        settings = {"flattening_enabled": True, "flattening_max_depth": 1,
+                    "stream_maps": {"temps": {"__alias__": "pets_alias"}}}
+        output = run_tap(TapOntraport, config_for(server, **settings), catalog=catalog)
+    assert "firstname" in output.schemas["pets_alias"]["properties"]
+    assert all(record["firstname"] for record in output.records["pets_alias"])
+    clear_meta_cache()

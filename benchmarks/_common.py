@@ -284,6 +284,10 @@ def parse_singer(path: Path) -> SingerStats:
 # --- reading what the sandbox saw ---
 
 
+#: What `stream_of_request` calls discovery's one-record reads (range=1).
+SAMPLE = "(discovery sample)"
+
+
 def stream_of_request(path: str, params: dict[str, str]) -> str:
     """The stream a collection request was for (stream names as the tap publishes them)."""
     from tap_ontraport.objects import describe_object
@@ -292,6 +296,8 @@ def stream_of_request(path: str, params: dict[str, str]) -> str:
     tail = "/" + path.rstrip("/").split("/1", 1)[-1].lstrip("/")
     if tail == "/objects/meta":
         return "(meta)"
+    if params.get("range") == "1":  # discovery reads one record where meta lacks dlm
+        return SAMPLE
     by_path = _paths_to_streams(describe_object, ACCOUNT_OBJECTS)
     if tail == "/objects" and params.get("objectID", "").isdigit():
         return by_path.get(("/objects", int(params["objectID"])), f"objectID {params['objectID']}")

@@ -20,7 +20,7 @@ README = ROOT / "README.md"
 sys.path.insert(0, str(ROOT))
 
 from tap_ontraport.discovery import REPLICATION_KEY  # noqa: E402
-from tap_ontraport.objects import DLM_UNCONFIRMED, KNOWN_OBJECTS  # noqa: E402
+from tap_ontraport.objects import KNOWN_OBJECTS  # noqa: E402
 
 
 def settings_table() -> str:
@@ -40,12 +40,12 @@ def streams_table() -> str:
         "|:-------|---------:|:---------|:------------|:------------|:------|",
     ]
     for obj in sorted(KNOWN_OBJECTS, key=lambda o: o.stream_name):
-        if REPLICATION_KEY in obj.documented_fields or obj.object_id in DLM_UNCONFIRMED:
-            replication = f"INCREMENTAL if meta or a sampled record has `{REPLICATION_KEY}`, else FULL_TABLE"
-        elif obj.append_only:
-            replication = f"INCREMENTAL (`{REPLICATION_KEY}` if meta has it, else by `{obj.primary_key}`: append-only)"
+        if obj.append_only:
+            replication = (f"INCREMENTAL (`{REPLICATION_KEY}` if meta or a record has it, "
+                           f"else by `{obj.primary_key}`: append-only)")
         else:
-            replication = f"INCREMENTAL if meta has `{REPLICATION_KEY}`, else FULL_TABLE"
+            # Decided per account (discovery.py), the same way for every object.
+            replication = f"INCREMENTAL if meta or a record has `{REPLICATION_KEY}`, else FULL_TABLE"
         endpoint = obj.collection_path + (f"?objectID={obj.object_id}" if obj.needs_object_id_param else "")
         rows.append(
             f"| `{obj.stream_name}` | {obj.object_id} | `{endpoint}` | `{obj.primary_key}` | {replication} "

@@ -3,11 +3,12 @@
 Meta is the authority on which objects exist and how the fields it lists are typed; the
 documented fields of `objects.py` fill the gaps where meta lists fewer than the records
 carry. Whether an object replicates incrementally on `dlm` follows what the account has,
-not what we documented: meta listing `dlm` is enough; otherwise, when the documented fields
-(or the public sources' disagreement, `DLM_UNCONFIRMED`) say it may have one, one record
-is read (`range=1`) at discovery, and the object is incremental only if that record
-carries `dlm`. A wrong guess either way would stop a run (a condition on a field the
-object lacks answers HTTP 400 "Invalid query") or read nothing (where the API ignores it).
+not what we documented: meta listing `dlm` is enough; otherwise one record is read
+(`range=1`, once per process) at discovery, and the object is incremental only if that
+record carries `dlm`. Guessing from our table instead would go wrong both ways: a
+condition on a field the object lacks answers HTTP 400 "Invalid query" (or, where the API
+ignores unknown fields, matches nothing), and an object whose records carry a `dlm` meta
+doesn't list would be read in full every run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import typing as t
 from dataclasses import dataclass, replace
 
 from tap_ontraport.fields import RELATED_SEPARATOR, FieldSpec, field_from_meta
-from tap_ontraport.objects import DLM_UNCONFIRMED, ObjectType, describe_object, documented_type
+from tap_ontraport.objects import ObjectType, describe_object, documented_type
 
 logger = logging.getLogger("tap-ontraport")
 
@@ -34,13 +35,12 @@ class AccountObject:
     object_type: ObjectType
     fields: list[FieldSpec]
     incremental: bool  # replicates on `dlm`
+    dlm_known: bool = True  # False: not sampled (a catalog passed in decides)
 
 
-def needs_sample(object_type: ObjectType, fields: list[FieldSpec]) -> bool:
-    """Meta doesn't list `dlm`, but the object may carry it."""
-    if any(spec.name == REPLICATION_KEY and spec.in_meta for spec in fields):
-        return False
-    return REPLICATION_KEY in object_type.documented_fields or object_type.object_id in DLM_UNCONFIRMED
+def needs_sample(fields: list[FieldSpec]) -> bool:
+    """Meta doesn't list `dlm`: only a record can tell whether the object has one."""
+    return not any(spec.name == REPLICATION_KEY and spec.in_meta for spec in fields)
 
 
 def meta_fields(entry: dict) -> list[FieldSpec]:
@@ -71,8 +71,14 @@ def with_sampled(object_type: ObjectType, fields: list[FieldSpec], sample: dict)
     ]
 
 
-def account_objects(meta: dict, read_sample: SampleReader) -> list[AccountObject]:
-    """Every object meta lists, by objectID, with collision-free stream names."""
+def account_objects(
+    meta: dict, read_sample: SampleReader, wanted: t.Callable[[ObjectType], bool] = lambda _: True
+) -> list[AccountObject]:
+    """Every object meta lists, by objectID, with collision-free stream names.
+
+    Objects `wanted` declines are not sampled (a run given a catalog: the discovery that
+    wrote it sampled already), and the catalog's replication stands for them.
+    """
     objects = []
     taken: set[str] = {"fields"}
     for raw_id, entry in sorted(meta.items(), key=lambda item: _as_int(item[0])):
@@ -84,15 +90,17 @@ def account_objects(meta: dict, read_sample: SampleReader) -> list[AccountObject
         if object_type.stream_name in taken:  # e.g. a custom object named "oContacts"
             object_type = replace(object_type, stream_name=f"{object_type.stream_name}_{object_id}")
         taken.add(object_type.stream_name)
-        objects.append(_account_object(object_type, meta_fields(entry), read_sample))
+        sampler = read_sample if wanted(object_type) else None
+        objects.append(_account_object(object_type, meta_fields(entry), sampler))
     return objects
 
 
-def _account_object(object_type: ObjectType, listed: list[FieldSpec], read_sample: SampleReader) -> AccountObject:
+def _account_object(object_type: ObjectType, listed: list[FieldSpec], read_sample: SampleReader | None) -> AccountObject:
     fields = with_documented(object_type, listed)
-    if not needs_sample(object_type, listed):
-        has_dlm = any(spec.name == REPLICATION_KEY for spec in listed)
-        return AccountObject(object_type, fields, incremental=has_dlm)
+    if not needs_sample(listed):
+        return AccountObject(object_type, fields, incremental=True)
+    if read_sample is None:
+        return AccountObject(object_type, fields, incremental=False, dlm_known=False)
     sample = read_sample(object_type)
     if sample is None:  # no record to learn from: a full read is always right
         return AccountObject(object_type, fields, incremental=False)

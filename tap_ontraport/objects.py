@@ -211,10 +211,6 @@ COMMON_FIELD_TYPES = _fields(
     " bulk_mail:drop bulk_sms:drop bindex:numeric import_id:numeric"
 )
 
-#: Objects whose `dlm` public sources disagree about (Transactions, Tasks): whether they
-#: replicate on it is decided from the account's own records, whatever meta lists.
-DLM_UNCONFIRMED = frozenset({1, 46})
-
 
 def documented_type(object_type: ObjectType, name: str) -> str:
     """The Ontraport type of a field a record carries: documented, shared, else text."""

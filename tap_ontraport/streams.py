@@ -18,7 +18,7 @@ from functools import cached_property
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.mapper import RemoveRecordTransform, SameRecordTransform
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 
@@ -129,6 +129,11 @@ def server_time(response: ApiResponse) -> int:
     return math.floor(time.time()) - 60
 
 
+def _names(schema: dict) -> dict:
+    properties = schema.get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
 class _DryRunQuiet(logging.Filter):
     """`--test` and `meltano config test` stop each stream at its record limit on purpose;
     the SDK then logs "An unhandled error occurred while syncing", which it is not."""
@@ -177,7 +182,7 @@ class OntraportStream(RESTStream[PageToken]):
         super().__init__(tap=tap, name=object_type.stream_name, schema=schema, path=object_type.collection_path)
         self.primary_keys = (object_type.primary_key,)
         self.replication_key = REPLICATION_KEY if has_dlm else (object_type.primary_key if self.reads_by_key else None)
-        self._records_carry_dlm = has_dlm
+        self._records_lack_dlm = found.dlm_known and not found.incremental
         #: Set when Ontraport refused the incremental query in this run (see get_records).
         self.full_table_fallback = False
 
@@ -185,7 +190,7 @@ class OntraportStream(RESTStream[PageToken]):
         """A catalog may ask for `dlm` on an object whose records (discovery read one) lack
         it: where the API ignores an unknown field, that would read nothing; read it in full."""
         super().apply_catalog(catalog)
-        if self.replication_key == REPLICATION_KEY and not self._records_carry_dlm:
+        if self.replication_key == REPLICATION_KEY and self._records_lack_dlm:
             logger.warning(
                 "%s: the catalog asks for incremental replication on `dlm`, but the account's records "
                 "don't carry it; reading the whole object instead", self.name,
@@ -306,14 +311,19 @@ class OntraportStream(RESTStream[PageToken]):
 
     def _schemas_in_use(self) -> list[dict]:
         """Every schema the SDK checks records against or sends (SDK internals, pinned by
-        tests/tap/test_new_fields.py): the stream's, the input catalog's, and the stream
-        maps' (only the plain ones: a user's own map decides its own columns)."""
+        tests/tap/test_resilience.py): the stream's, the input catalog's, and the stream
+        maps' (a user's map that picks its own columns keeps them)."""
         schemas = [self.schema]
         if self._input_schema is not None:
             schemas.append(self._input_schema)
         for stream_map in self.stream_maps:
-            if isinstance(stream_map, SameRecordTransform):
-                schemas += [stream_map.raw_schema, stream_map.transformed_schema]
+            if isinstance(stream_map, RemoveRecordTransform):
+                continue
+            raw, sent = stream_map.raw_schema, stream_map.transformed_schema
+            schemas.append(raw)
+            # A map that passes every column through (no `__else__: null`) passes new ones too.
+            if isinstance(stream_map, SameRecordTransform) or set(_names(raw)) <= set(_names(sent)):
+                schemas.append(sent)
         return [schema for schema in schemas if isinstance(schema.get("properties"), dict)]
 
     def _fetch(self, token: PageToken, context: dict | None) -> ApiResponse:

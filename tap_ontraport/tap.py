@@ -33,7 +33,7 @@ from tap_ontraport.errors import (
     SettingsError,
     install_redaction,
 )
-from tap_ontraport.discovery import AccountObject, account_objects
+from tap_ontraport.discovery import REPLICATION_KEY, AccountObject, account_objects
 from tap_ontraport.fields import CoercionReport, parse_iso8601
 from tap_ontraport.governor import RateGovernor
 from tap_ontraport.inputs import check_catalog, check_state, read_json_object, unknown_settings
@@ -231,7 +231,19 @@ class TapOntraport(Tap):
 
     def object_catalog(self) -> list[AccountObject]:
         """Every object of the account with its fields and replication (discovery.py)."""
-        return account_objects(self.account_meta, self._sample_record)
+        return account_objects(self.account_meta, self._sample_record, self._sample_wanted)
+
+    def _sample_wanted(self, object_type: ObjectType) -> bool:
+        """A run given a catalog takes replication from it (the discovery that wrote it read
+        the samples: Meltano discovers, then runs with --catalog); only a `dlm` the catalog
+        asks for is checked against a record, in case the catalog is older than the account."""
+        if self.input_catalog is None:
+            return True
+        entry = self.input_catalog.get_stream(object_type.stream_name)
+        if entry is None:
+            return False
+        root = entry.metadata.get(())
+        return REPLICATION_KEY in (entry.replication_key, getattr(root, "replication_key", None))
 
     def _sample_record(self, object_type: ObjectType) -> dict | None:
         """One raw record of the object (`range=1`), once per process; None if it has none.

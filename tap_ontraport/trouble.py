@@ -55,10 +55,10 @@ class Refusal:
 
     def full_table_warning(self, stream: str, field: str) -> str:
         return (
-            f"Stream '{stream}': Ontraport refused a query on `{field}`: {self.answer}. "
+            f"Stream '{stream}': Ontraport refused a query on {field}: {self.answer}. "
             f"Reading the whole object by key instead (full table) in this run; the account's "
-            f"records may not carry `{field}`."
+            f"records may not carry {field}."
         )
 
     def summary_if_full_table(self, field: str) -> str:
-        return f"read in full instead of incrementally: a query on `{field}` was refused (HTTP {self.status})"
+        return f"read in full instead of incrementally: a query on {field} was refused (HTTP {self.status})"

@@ -104,8 +104,8 @@ def test_one_meta_call_and_full_pages(default_sandbox, full_sync):
     log = default_sandbox.counters.log
     meta_calls = [entry for entry in log if entry[2].endswith("/objects/meta")]
     assert len(meta_calls) == 1  # the tap was built several times; meta was read once
-    # discovery reads one record of each object whose meta doesn't list dlm but which may
-    # have one (documented, or sources disagree), once per process, to learn if it has
+    # discovery reads one record of each object whose meta doesn't list dlm, once per
+    # process, to learn whether its records carry one
     samples = [(e.path, e.params.get("objectID")) for e in log if e.params.get("range") == "1"]
     assert len(samples) == len(set(samples)) and ("/1/Transactions", None) in samples
     assert {("/1/Contacts", None), ("/1/Products", None)}.isdisjoint(samples)  # meta lists their dlm

@@ -63,7 +63,7 @@ def test_a_refused_dlm_query_reads_the_object_in_full_and_warns_once(caplog):
             output = run_tap(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"))
         refused = [(path, params) for path, params in server.requests if "dlm" in params.get("condition", "")]
     assert refused, "the tap did not ask for dlm: the test proves nothing"
-    warnings = [r.getMessage() for r in caplog.records if "refused a query on `dlm`" in r.getMessage()]
+    warnings = [r.getMessage() for r in caplog.records if "refused a query on dlm" in r.getMessage()]
     assert len(warnings) == 1 and "transactions" in warnings[0] and "Invalid query" in warnings[0]
     every_sample_stream_is_read(output)
     assert output.activate_versions["transactions"]  # a complete full-table pass
@@ -80,6 +80,8 @@ def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalo
         entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "temps")
         del entry["schema"]["properties"]["firstname"]
         entry["metadata"] = [m for m in entry["metadata"] if m["breadcrumb"] != ["properties", "firstname"]]
+        # ... and before meta listed contacts.lastname
+        del next(s for s in catalog["streams"] if s["tap_stream_id"] == "contacts")["schema"]["properties"]["lastname"]
         clear_meta_cache()
         with caplog.at_level(logging.INFO, logger="tap-ontraport"):
             output = run_tap(TapOntraport, config_for(server), catalog=catalog)
@@ -91,7 +93,11 @@ def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalo
             assert schema_has_it and message["record"]["firstname"], message
     assert ids(output, "temps") == {8, 10}
     notices = [r.getMessage() for r in caplog.records if "firstname" in r.getMessage()]
-    assert len(notices) == 1 and "the catalog lacks 1 column(s)" in notices[0], notices
+    assert len(notices) == 1 and "temps.firstname: field sent by the API" in notices[0], notices
+    catch_up = [r.getMessage() for r in caplog.records if r.getMessage().startswith("contacts: the catalog lacks")]
+    assert len(catch_up) == 1 and "(lastname)" in catch_up[0]
+    assert "lastname" in output.schemas["contacts"]["properties"]
+    assert all(record["lastname"] for record in output.records["contacts"])
     fields = {(r["stream"], r["field"]): r for r in output.records["fields"]}
     assert fields[("temps", "firstname")]["in_meta"] is False
     clear_meta_cache()
@@ -108,4 +114,20 @@ def test_a_catalog_asking_for_a_dlm_the_records_lack_reads_the_object_in_full(ca
             output = run_tap(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"), catalog=catalog)
     assert ids(output, "transactions") == {1}  # a dlm condition would have matched nothing
     assert sum("asks for incremental replication on `dlm`" in r.getMessage() for r in caplog.records) == 1
+    clear_meta_cache()
+
+
+def test_a_new_field_reaches_the_schema_of_flattened_and_aliased_streams():
+    """The SDK keeps a schema per stream map; the new column must reach the one it sends."""
+    clear_meta_cache()
+    with SamplesServer() as server:
+        catalog = TapOntraport(config=config_for(server)).catalog_dict
+        entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "temps")
+        del entry["schema"]["properties"]["firstname"]
+        clear_meta_cache()
+        settings = {"flattening_enabled": True, "flattening_max_depth": 1,
+                    "stream_maps": {"temps": {"__alias__": "pets_alias"}}}
+        output = run_tap(TapOntraport, config_for(server, **settings), catalog=catalog)
+    assert "firstname" in output.schemas["pets_alias"]["properties"]
+    assert all(record["firstname"] for record in output.records["pets_alias"])
     clear_meta_cache()

@@ -136,9 +136,10 @@ def test_documented_dlm_is_checked_against_one_record(sample, incremental):
     assert "dlm" in {spec.name for spec in found.fields}  # the column stays, typed
 
 
-def test_a_dlm_nobody_documented_is_found_in_the_sample():
-    found, asked = _decide({"subject": {"type": "text"}}, {"id": "1", "subject": "x", "dlm": "5"}, "1", "Task")
-    assert asked == [1] and found.incremental
+@pytest.mark.parametrize(("object_id", "name"), [("1", "Task"), ("146", "DeletedOrder"), ("10005", "oDispenses")])
+def test_a_dlm_nobody_documented_is_found_in_the_sample(object_id, name):
+    found, asked = _decide({"subject": {"type": "text"}}, {"id": "1", "subject": "x", "dlm": "5"}, object_id, name)
+    assert asked == [int(object_id)] and found.incremental
     assert {spec.name: spec.ontraport_type for spec in found.fields}["dlm"] == "timestamp"
 
 

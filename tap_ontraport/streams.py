@@ -281,6 +281,7 @@ class OntraportStream(RESTStream[PageToken]):
             return
         run = state.get("run")
         resumed = run is not None and self._run_matches(run)
+        everything = not resumed and "replication_key_value" not in state and not self.config.get("start_date")
         if not resumed:
             run = self._new_run(state)
             state["run"] = run
@@ -294,9 +295,9 @@ class OntraportStream(RESTStream[PageToken]):
         yield from self._walk(run, context, emitted_keys=emitted_keys)
         if emitted_keys is not None:
             # Saved with the bookmark, in one STATE. A resumed walk has not every key it read.
-            prepare_sweep(state, None if resumed else emitted_keys)
+            prepare_sweep(state, None if resumed else emitted_keys, read_everything=everything)
         self._finish_run(state, run)
-        if emitted_keys is not None:
+        if emitted_keys is not None and "sweep" in state:
             yield from self._sweep_deletions(state, context)
 
     def _run_matches(self, run: dict) -> bool:
@@ -465,9 +466,11 @@ class OntraportStream(RESTStream[PageToken]):
         run = state.get("run")
         present = None
         resumed = run is not None and run.get("replication_key") == self.key
+        everything = False
         if not resumed:
             run = {"replication_key": self.key}
             highest = known_keys(state).highest
+            everything = highest is None and "known_keys" not in state
             if highest is None:
                 run["segments"] = [Segment().to_state()]  # the first run reads everything
             else:
@@ -475,10 +478,11 @@ class OntraportStream(RESTStream[PageToken]):
             state["run"] = run
         emitted: set[int] = set(run.pop("newest", []))
         yield from self._walk(run, context, emitted_keys=emitted)
-        prepare_sweep(state, None if resumed else emitted, present)
+        prepare_sweep(state, None if resumed else emitted, present, read_everything=everything)
         state.pop("run", None)
         self._checkpoint()
-        yield from self._sweep_deletions(state, context)
+        if "sweep" in state:
+            yield from self._sweep_deletions(state, context)
 
     def _read_newest(self, run: dict, highest: int, context: dict | None) -> t.Generator[dict, None, int | None]:
         """Emit the newest page's records above `highest`; leave the rest of them to the walk.

@@ -439,25 +439,37 @@ class DeletionSweep:
 
 
 def known_keys(state: dict) -> KnownKeys:
-    return KnownKeys.from_sorted(decode_keys(state.get("known_keys")))
+    """The known keys of a stream's state; ValueError, saying how to recover, if damaged."""
+    try:
+        return KnownKeys.from_sorted(decode_keys(state.get("known_keys")))
+    except ValueError as exc:
+        raise ValueError(f"{exc}; remove `known_keys` and `sweep` from this stream's state and the "
+                         "next run learns the keys again (its sweep lists every key once)") from None
 
 
-def prepare_sweep(state: dict, emitted: Iterable[int] | None, present: int | None = None) -> None:
+def prepare_sweep(state: dict, known: KnownKeys, emitted: Iterable[int] | None, present: int | None = None,
+                  read_everything: bool = False) -> KnownKeys:
     """Fold the keys this run emitted into the known keys, and start a sweep unless one is
     under way (a resumed run continues it: new keys lie above every range it has open).
 
     `emitted` is None when the run resumed an interrupted walk and so does not hold every
     key it read: the sweep then lists the keys above the highest known one instead.
     `present`: how many records have a known key, when this run's first request told.
+    `read_everything`: the run read every record (a first run without start_date): its
+    keys are a listing already, and the next run's sweep can trust them.
+    Returns the known keys the sweep works with.
     """
     trusted = "known_keys" in state  # a sweep completed before: counts can be trusted
-    known = known_keys(state)
     new = [key for key in emitted or () if key not in known]
     if new or not trusted:
         known = known.updated((), new)
         state["known_keys"] = known.encode()
+    if read_everything and emitted is not None and not trusted:
+        state["known_keys"] = known.encode()
+        return known
     if "sweep" not in state:
         state["sweep"] = SweepProgress.start(known, trusted, present, learn_above=emitted is None).to_state()
+    return known
 
 
 def finish_sweep(state: dict, sweep: DeletionSweep) -> None:

@@ -25,6 +25,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 from tap_ontraport.client import ApiResponse
 from tap_ontraport.deletions import (
     DeletionSweep,
+    KnownKeys,
     RangeAnswer,
     SweepProgress,
     finish_sweep,
@@ -367,6 +368,7 @@ class OntraportStream(RESTStream[PageToken]):
             return
         run = state.get("run")
         resumed = run is not None and self._run_matches(run)
+        everything = not resumed and "replication_key_value" not in state and not self.config.get("start_date")
         if not resumed:
             run = self._new_run(state)
             state["run"] = run
@@ -380,10 +382,11 @@ class OntraportStream(RESTStream[PageToken]):
         yield from self._walk(run, context, emitted_keys=emitted_keys)
         if emitted_keys is not None:
             # Saved with the bookmark, in one STATE. A resumed walk has not every key it read.
-            prepare_sweep(state, None if resumed else emitted_keys)
+            known = prepare_sweep(state, self._known_keys(state), None if resumed else emitted_keys,
+                                  read_everything=everything)
         self._finish_run(state, run)
-        if emitted_keys is not None:
-            yield from self._sweep_deletions(state, context)
+        if emitted_keys is not None and "sweep" in state:
+            yield from self._sweep_deletions(state, known)
 
     def _run_matches(self, run: dict) -> bool:
         """A saved run is resumed only if it was made for the same replication mode."""
@@ -551,9 +554,11 @@ class OntraportStream(RESTStream[PageToken]):
         run = state.get("run")
         present = None
         resumed = run is not None and run.get("replication_key") == self.key
+        everything = False
         if not resumed:
             run = {"replication_key": self.key}
-            highest = known_keys(state).highest
+            highest = self._known_keys(state).highest
+            everything = highest is None and "known_keys" not in state
             if highest is None:
                 run["segments"] = [Segment().to_state()]  # the first run reads everything
             else:
@@ -561,10 +566,12 @@ class OntraportStream(RESTStream[PageToken]):
             state["run"] = run
         emitted: set[int] = set(run.pop("newest", []))
         yield from self._walk(run, context, emitted_keys=emitted)
-        prepare_sweep(state, None if resumed else emitted, present)
+        known = prepare_sweep(state, self._known_keys(state), None if resumed else emitted, present,
+                              read_everything=everything)
         state.pop("run", None)
         self._checkpoint()
-        yield from self._sweep_deletions(state, context)
+        if "sweep" in state:
+            yield from self._sweep_deletions(state, known)
 
     def _read_newest(self, run: dict, highest: int, context: dict | None) -> t.Generator[dict, None, int | None]:
         """Emit the newest page's records above `highest`; leave the rest of them to the walk.
@@ -588,10 +595,16 @@ class OntraportStream(RESTStream[PageToken]):
 
     # --- deletions (the sweep itself is deletions.py) ---
 
-    def _sweep_deletions(self, state: dict, context: dict | None) -> t.Iterator[dict]:
+    def _known_keys(self, state: dict) -> KnownKeys:
+        try:
+            return known_keys(state)
+        except ValueError as exc:
+            raise ApiError(f"Stream '{self.name}': {exc}.") from None
+
+    def _sweep_deletions(self, state: dict, known: KnownKeys) -> t.Iterator[dict]:
         """Emit a record with `_sdc_deleted_at` for each known key that is gone."""
         deleted_at = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-        sweep = DeletionSweep(known_keys(state), SweepProgress.from_state(state["sweep"]), self._count_keys)
+        sweep = DeletionSweep(known, SweepProgress.from_state(state["sweep"]), self._count_keys)
         gone = 0
         while not sweep.progress.done:
             for key in sweep.step():
@@ -623,6 +636,9 @@ class OntraportStream(RESTStream[PageToken]):
             )
         rows = response.data if isinstance(response.data, list) else []
         keys = tuple(k for k in (to_integer(row.get(self.key)) for row in rows) if isinstance(k, int))
+        if count > len(keys) and not keys:
+            raise ApiError(f"Stream '{self.name}': the API counted {count} record(s) with keys above {after} "
+                           "but listed none of their keys; the deletion sweep cannot go on.")
         return RangeAnswer(count, keys)
 
 

@@ -205,3 +205,22 @@ def test_the_deletions_found_are_exactly_the_deletions_made(pattern, trusted, in
     if trusted:
         listing = math.ceil(len([k for k in keys if k not in gone]) / PAGE_SIZE)
         assert fake.requests <= max(1, math.floor(LISTING_ALLOWANCE * max(1, listing)))
+
+
+def test_full_table_streams_takes_only_append_only_streams():
+    from tap_ontraport.tap import APPEND_ONLY_STREAMS, settings_problems
+
+    assert APPEND_ONLY_STREAMS == ("purchase_history_logs", "tag_subscribers", "webhook_logs")
+    base = {"app_id": "a", "api_key": "b"}
+    assert settings_problems({**base, "full_table_streams": ["tag_subscribers"]}) == []
+    assert settings_problems({**base, "full_table_streams": "tag_subscribers,webhook_logs"}) == []
+    (problem,) = settings_problems({**base, "full_table_streams": ["contacts"]})
+    assert "contacts" in problem and "tag_subscribers" in problem
+
+
+def test_damaged_state_says_how_to_recover():
+    from tap_ontraport.deletions import known_keys
+
+    with pytest.raises(ValueError, match="remove `known_keys` and `sweep` from this stream's state"):
+        known_keys({"known_keys": "z1:QUJD"})
+    assert list(known_keys({"known_keys": "1-3"}).slice(0, None)) == [1, 2, 3]

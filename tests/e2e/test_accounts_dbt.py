@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ontraport_sandbox import Sandbox
 from tests.e2e.conftest import ROOT, TABLE_BY_OBJECT, Meltano, RunResult, clean_env, dev, run_logged, sandbox_meta
@@ -147,6 +148,28 @@ def runs(postgres: Postgres, accounts: list[Account], airflow_env: dict[str, str
     print(f"airflow dags test {DAG_ID}, run 2 (2 accounts): {second.seconds:.0f}s")
     state_ids = meltano("state", "list", env=meltano.env(e2e_dir / "accounts-state")).check().output
     return Runs(first, second, before_second, updated, inserted, state_ids)
+
+
+# --- meltano.yml ---------------------------------------------------------------------------
+
+
+def test_meltano_yml_declares_dbt_and_the_accounts_pattern():
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    dbt = next(p for p in project["plugins"]["utilities"] if p["name"] == "dbt-postgres")
+    # dbt's own venv (scripts/dev.py), not one Meltano would install beside the others.
+    assert dbt["executable"] == ".venv-dbt/bin/dbt" and "pip_url" not in dbt
+    assert dbt["executable"].split("/")[0] == dev.DBT_VENV.name
+    for command in ("run", "build", "test", "docs-generate"):
+        assert dbt["commands"][command]["args"].endswith("--project-dir transform --profiles-dir transform")
+    assert {s["name"] for s in dbt["settings"]} >= {"host", "port", "user", "password", "dbname", "schema",
+                                                    "account_schemas"}
+    assert next(s for s in dbt["settings"] if s["name"] == "password")["sensitive"] is True
+    # Pattern 1: an inherited extractor and loader per account, each loader with its own schema.
+    taps = {p["name"]: p for p in project["plugins"]["extractors"] if p.get("inherit_from") == "tap-ontraport"}
+    targets = {p["name"]: p for p in project["plugins"]["loaders"] if p.get("inherit_from") == "target-postgres"}
+    assert set(taps) == {"tap-ontraport--acme", "tap-ontraport--globex"}
+    schemas = {name: p["config"]["default_target_schema"] for name, p in targets.items()}
+    assert schemas == {"target-postgres--acme": "ontraport_acme", "target-postgres--globex": "ontraport_globex"}
 
 
 # --- the DAG -----------------------------------------------------------------------------

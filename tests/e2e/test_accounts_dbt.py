@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ontraport_sandbox import Sandbox
 from tests.e2e.conftest import ROOT, TABLE_BY_OBJECT, Meltano, RunResult, clean_env, dev, run_logged, sandbox_meta
@@ -149,6 +150,28 @@ def runs(postgres: Postgres, accounts: list[Account], airflow_env: dict[str, str
     return Runs(first, second, before_second, updated, inserted, state_ids)
 
 
+# --- meltano.yml ---------------------------------------------------------------------------
+
+
+def test_meltano_yml_declares_dbt_and_the_accounts_pattern():
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    dbt = next(p for p in project["plugins"]["utilities"] if p["name"] == "dbt-postgres")
+    # dbt's own venv (scripts/dev.py), not one Meltano would install beside the others.
+    assert dbt["executable"] == ".venv-dbt/bin/dbt" and "pip_url" not in dbt
+    assert dbt["executable"].split("/")[0] == dev.DBT_VENV.name
+    for command in ("run", "build", "test", "docs-generate"):
+        assert dbt["commands"][command]["args"].endswith("--project-dir transform --profiles-dir transform")
+    assert {s["name"] for s in dbt["settings"]} >= {"host", "port", "user", "password", "dbname", "schema",
+                                                    "account_schemas"}
+    assert next(s for s in dbt["settings"] if s["name"] == "password")["sensitive"] is True
+    # Pattern 1: an inherited extractor and loader per account, each loader with its own schema.
+    taps = {p["name"]: p for p in project["plugins"]["extractors"] if p.get("inherit_from") == "tap-ontraport"}
+    targets = {p["name"]: p for p in project["plugins"]["loaders"] if p.get("inherit_from") == "target-postgres"}
+    assert set(taps) == {"tap-ontraport--acme", "tap-ontraport--globex"}
+    schemas = {name: p["config"]["default_target_schema"] for name, p in targets.items()}
+    assert schemas == {"target-postgres--acme": "ontraport_acme", "target-postgres--globex": "ontraport_globex"}
+
+
 # --- the DAG -----------------------------------------------------------------------------
 
 
@@ -174,6 +197,7 @@ print(json.dumps({{
     "pool": extract.pool,
     "group": type(extract.task_group).__name__,
     "transform_trigger_rule": getattr(dag.task_dict["transform"].trigger_rule, "value", None),
+    "watcher_trigger_rule": getattr(dag.task_dict["any_account_failed"].trigger_rule, "value", None),
     "max_active_runs": dag.max_active_runs,
     "parsed": [a.__dict__ for a in module.parse_accounts('[{{"name": "acme"}}, {{"name": "b2", "schema": "crm_b2"}}]')],
     "errors": errors,
@@ -185,6 +209,7 @@ print(json.dumps({{
     assert shape["pool"] == "ontraport_accounts"
     assert shape["group"] == "MappedTaskGroup"
     assert shape["transform_trigger_rule"] == "all_done"
+    assert shape["watcher_trigger_rule"] == "one_failed"
     assert shape["max_active_runs"] == 1
     assert shape["parsed"] == [
         {"name": "acme", "schema": "ontraport_acme", "connection_id": "ontraport_acme", "api_url": ""},
@@ -293,7 +318,8 @@ def test_contact_tags_one_row_per_contact_and_tag(runs: Runs, accounts: list[Acc
 def test_dbt_docs_generate_describes_columns_from_aliases(runs: Runs, airflow_env: dict[str, str]):
     dbt = dev.venv_bin(dev.DBT_VENV, "dbt")
     env = dict(airflow_env, DBT_POSTGRES_ACCOUNT_SCHEMAS="e2e_accounts_acme,e2e_accounts_globex")
-    run_logged([dbt, "docs", "generate", "--project-dir", TRANSFORM, "--profiles-dir", TRANSFORM], env,
+    # --no-compile: the manifest of the DAG's `dbt build` is there; only the catalog is read.
+    run_logged([dbt, "docs", "generate", "--no-compile", "--project-dir", TRANSFORM, "--profiles-dir", TRANSFORM], env,
                ROOT / "output" / "logs" / "e2e-accounts.log", timeout=600).check()
     catalog = json.loads((TRANSFORM / "target" / "catalog.json").read_text())
     contacts = catalog["nodes"]["model.ontraport.stg_ontraport__contacts"]["columns"]

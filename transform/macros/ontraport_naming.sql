@@ -69,6 +69,9 @@
 
 {% macro ontraport_part_columns(part) %}
   {#- The staging columns of one part: [{name, source, field, role, expression, type, description}]. -#}
+  {#- Names the package adds itself; a loaded column that has one is renamed `ontraport_<name>`. -#}
+  {%- set reserved = ['account', 'object_id', 'object_stream', 'deleted_at'] if part.object_id is not none
+                     and part.object_id >= 10000 else ['account', 'deleted_at'] -%}
   {%- set taken = ['account', 'object_id', 'object_stream', 'deleted_at'] -%}
   {%- set names = {} -%}
   {%- set present = [] -%}
@@ -77,7 +80,8 @@
     {%- do present.append(column.name) -%}
     {%- if column.name.startswith('_sdc_') -%}
     {%- elif not ontraport_is_custom_column(column.name) -%}
-      {%- do names.update({column.name: column.name}) -%}{%- do taken.append(column.name) -%}
+      {%- set name = 'ontraport_' ~ column.name if column.name in reserved else column.name -%}
+      {%- do names.update({column.name: name}) -%}{%- do taken.append(name) -%}
     {%- elif modules.re.fullmatch('f[0-9]+', column.name) -%}
       {%- do customs.append([column.name[1:] | int, column.name]) -%}
     {%- endif -%}

@@ -17,8 +17,8 @@ An Airflow pool (`ontraport_accounts`; create it with
 `airflow pools set ontraport_accounts 4 "Ontraport accounts synced at once"`) bounds how many
 accounts run at once across every run of the DAG. One account's failure doesn't stop the
 others: groups share nothing, and `transform` (`meltano invoke dbt-postgres:build` over every
-account schema) runs when all groups are done, whatever their outcome; the DAG run is then
-marked failed so the failed account is seen.
+account schema) runs when all groups are done, whatever their outcome; `any_account_failed`
+then marks the DAG run failed, so the failed account is seen.
 
 The accounts: the Airflow Variable `ontraport_accounts` (or the worker's environment variable
 ONTRAPORT_ACCOUNTS), a JSON list such as
@@ -233,7 +233,15 @@ with DAG(
         schemas = ",".join(a["schema"] for a in accounts)
         run_meltano(["invoke", "dbt-postgres:build"], {"DBT_POSTGRES_ACCOUNT_SCHEMAS": schemas})
 
+    @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+    def any_account_failed() -> None:
+        """Runs only when an account's sync failed, and fails, so the DAG run is marked failed
+        (a run's state follows its last tasks, and `transform` succeeds without that account)."""
+        raise RuntimeError("at least one account's sync failed: see its account.extract_load task; "
+                           "a retry or the next run resumes from that account's state")
+
     accounts = list_accounts()
     groups = sync_account.expand(account=accounts)
+    groups >> any_account_failed()
     if TRANSFORM:
         groups >> transform(accounts)

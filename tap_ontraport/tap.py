@@ -37,6 +37,7 @@ from tap_ontraport.fields import (
 from tap_ontraport.governor import RateGovernor
 from tap_ontraport.objects import ObjectType, describe_object
 from tap_ontraport.progress import summary_lines
+from tap_ontraport.scheduler import Prefetcher
 from tap_ontraport.streams import FieldsStream, OntraportStream
 
 logger = logging.getLogger("tap-ontraport")
@@ -169,6 +170,14 @@ class TapOntraport(Tap):
             max_rate_limit_wait_seconds=float(self.config.get("max_rate_limit_wait_seconds", 900)),
         )
 
+    @cached_property
+    def prefetcher(self) -> Prefetcher | None:
+        """Reads ahead the selected streams in sync order (none for a dry run: see scheduler.py)."""
+        streams = [s for s in self.streams.values() if isinstance(s, OntraportStream) and s.selected]
+        if any(s.ABORT_AT_RECORD_COUNT is not None for s in streams):
+            return None
+        return Prefetcher(streams, int(self.config.get("max_parallel_requests", 4)))
+
     @property
     def account_meta(self) -> dict:
         """`GET /objects/meta` (every object of the account), once per process."""
@@ -233,6 +242,8 @@ class TapOntraport(Tap):
         try:
             super().sync_all()
         finally:
+            if self.prefetcher is not None:
+                self.prefetcher.stop()
             self._report()
 
     def _report(self) -> None:

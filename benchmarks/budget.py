@@ -188,7 +188,10 @@ def _spawn(cond: Condition, meaning: str, catalog: Path) -> RunResult:
     if done.returncode != 0 or not done.stdout.strip():
         print(f"WARNING: run {cond.name}/{meaning} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         return RunResult(cond.name, meaning, 0.0, -1, 0, 0, done.returncode, 0.0)
-    return RunResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+    result = RunResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"done: {cond.name}/{meaning}: use {result.use:.3f}, {result.x429} x 429, wall {result.wall:.0f} s",
+          file=sys.stderr, flush=True)
+    return result
 
 
 def _verdict(cond: Condition, runs: list[RunResult], quiet: dict[tuple[str, str], float]) -> tuple[bool, str]:
@@ -229,7 +232,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated condition names (default: all)")
     parser.add_argument("--meanings", default="slot,window", help="reset meanings to run (default both)")
     parser.add_argument("--quick", action="store_true", help="shorter streams (200 pages), for a first look")
-    parser.add_argument("--parallel", type=int, default=8, help="runs side by side (default 8)")
+    parser.add_argument("--parallel", type=int, default=4, help="runs side by side (default 4)")
     args = parser.parse_args()
     argv = [f"--runs={args.runs}", f"--meanings={args.meanings}", f"--parallel={args.parallel}"]
     argv += [f"--only={args.only}"] if args.only else []

@@ -4,8 +4,8 @@ Each measured run is its own child process (`--worker`): a fresh sandbox scripte
 the condition (`RateScenario`: another tool on the account, a 429 storm, headers off, a
 limit that changes, a pre-filled window) and one tap child against it. Runs of different
 conditions go side by side (`--parallel`): the tap mostly waits for the budget, so they
-don't disturb each other; the CPU-load rows run after them, alone, next to a bounded
-CPU burner (one busy process per CPU, stopped when the run ends).
+don't disturb each other; the CPU-load rows run after them, next to CPU burners (one busy
+process per CPU, each stopping by itself within the hour and killed when the rows are done).
 
 Budget use = the tap's requests served in a span of time (from the sandbox's log), per
 second, divided by what the window allowed (limit / window). Each row is run `--runs`
@@ -156,13 +156,7 @@ def run_one(cond: Condition, meaning: str, catalog: Path, folder: Path) -> RunRe
                    rate_scenario=_scenario(cond, meaning), **options) as sb:
         begun = sb.limiter.started_at
         config = c.write_config(folder, sb)
-        burners = _burners(3600) if cond.cpu_load else []
-        try:
-            run = c.run_tap(config, catalog=catalog)
-        finally:
-            for burner in burners:
-                burner.kill()
-                burner.wait()
+        run = c.run_tap(config, catalog=catalog)
     use, extra = _measure(cond, sb, begun)
     entries = [e for e in list(sb.counters.log) if not e.path.endswith("/objects/meta")]
     extra["after_change_429"] = sum(1 for e in entries if e.status == 429 and cond.changes
@@ -194,7 +188,10 @@ def _spawn(cond: Condition, meaning: str, catalog: Path) -> RunResult:
     if done.returncode != 0 or not done.stdout.strip():
         print(f"WARNING: run {cond.name}/{meaning} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         return RunResult(cond.name, meaning, 0.0, -1, 0, 0, done.returncode, 0.0)
-    return RunResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+    result = RunResult(**json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"done: {cond.name}/{meaning}: use {result.use:.3f}, {result.x429} x 429, wall {result.wall:.0f} s",
+          file=sys.stderr, flush=True)
+    return result
 
 
 def _verdict(cond: Condition, runs: list[RunResult], quiet: dict[tuple[str, str], float]) -> tuple[bool, str]:
@@ -235,7 +232,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated condition names (default: all)")
     parser.add_argument("--meanings", default="slot,window", help="reset meanings to run (default both)")
     parser.add_argument("--quick", action="store_true", help="shorter streams (200 pages), for a first look")
-    parser.add_argument("--parallel", type=int, default=8, help="runs side by side (default 8)")
+    parser.add_argument("--parallel", type=int, default=4, help="runs side by side (default 4)")
     args = parser.parse_args()
     argv = [f"--runs={args.runs}", f"--meanings={args.meanings}", f"--parallel={args.parallel}"]
     argv += [f"--only={args.only}"] if args.only else []
@@ -273,9 +270,16 @@ def _run_all(conditions, meanings, catalogs, args) -> dict[tuple[str, str], list
     with ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
         for result in pool.map(lambda job: _spawn(job[0], job[1], catalogs[job[0].streams]), calm):
             results.setdefault((result.condition, result.meaning), []).append(result)
-    for cond, meaning in loaded:  # alone: the burners must load the machine, not the other runs
-        result = _spawn(cond, meaning, catalogs[cond.streams])
-        results.setdefault((result.condition, result.meaning), []).append(result)
+    if loaded:  # after the others, side by side next to the burners (which stop by themselves)
+        burners = _burners(3600)
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
+                for result in pool.map(lambda job: _spawn(job[0], job[1], catalogs[job[0].streams]), loaded):
+                    results.setdefault((result.condition, result.meaning), []).append(result)
+        finally:
+            for burner in burners:
+                burner.kill()
+                burner.wait()
     return results
 
 

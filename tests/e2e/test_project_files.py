@@ -16,6 +16,7 @@ pytestmark = pytest.mark.e2e
 
 KIND_BY_JSON_TYPE = {
     "string": "string", "integer": "integer", "number": "decimal", "boolean": "boolean", "object": "object",
+    "array": "array",
 }
 
 

@@ -40,3 +40,19 @@
 {% macro ontraport_ident(name) -%}
   "{{ (name | string) | replace('"', '""') }}"
 {%- endmacro %}
+
+
+{% macro ontraport_warn_missing_schemas() %}
+  {#- on-run-start: a listed schema that does not exist contributes no rows; say so once per
+      run (a typo, or an account whose first load has not run yet). -#}
+  {%- if execute -%}
+    {%- set schemas = ontraport_account_schemas() -%}
+    {%- set found = run_query("select nspname from pg_catalog.pg_namespace where nspname in ("
+                              ~ ontraport_literals(schemas) ~ ")").columns[0].values() -%}
+    {%- for schema in schemas if schema not in found -%}
+      {%- do exceptions.warn("ontraport_schemas: schema " ~ schema ~ " does not exist: its account contributes "
+                             ~ "no rows. Check the name, or that the account's first load ran.") -%}
+    {%- endfor -%}
+  {%- endif -%}
+  select 1
+{% endmacro %}

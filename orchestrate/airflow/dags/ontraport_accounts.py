@@ -65,7 +65,8 @@ TIMEOUT = dt.timedelta(hours=float(os.environ.get("ONTRAPORT_DAG_TIMEOUT_HOURS")
 TRANSFORM = (os.environ.get("ONTRAPORT_DAG_TRANSFORM") or "true").strip().lower() in ("1", "true", "yes")
 ACCOUNT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 ACCOUNT_KEYS = {"name", "schema", "connection_id", "api_url"}
-# Meltano would read these from the worker's environment before the account's own values.
+# Taken out of the worker's environment before each account's run: an account runs with its
+# own values or the project's, never with the worker's or another account's.
 ACCOUNT_VARIABLES = ("TAP_ONTRAPORT_APP_ID", "TAP_ONTRAPORT_API_KEY", "TAP_ONTRAPORT_API_URL",
                      "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA")
 
@@ -89,7 +90,8 @@ def parse_accounts(text: str) -> list[Account]:
     try:
         entries = json.loads(text)
     except ValueError as exc:
-        raise AccountListError(f"ontraport_accounts is not JSON ({exc}); expected e.g. [{{\"name\": \"acme\"}}]") from None
+        raise AccountListError(
+            f"ontraport_accounts is not JSON ({exc}); expected e.g. [{{\"name\": \"acme\"}}]") from None
     if not isinstance(entries, list) or not entries:
         raise AccountListError('ontraport_accounts must be a non-empty JSON list, e.g. [{"name": "acme"}]')
     accounts = [_account(entry, position) for position, entry in enumerate(entries, 1)]
@@ -106,7 +108,8 @@ def _account(entry: object, position: int) -> Account:
     if isinstance(entry, str):
         entry = {"name": entry}
     if not isinstance(entry, dict):
-        raise AccountListError(f"ontraport_accounts entry {position}: expected an object such as {{\"name\": \"acme\"}}")
+        raise AccountListError(
+            f"ontraport_accounts entry {position}: expected an object such as {{\"name\": \"acme\"}}")
     unknown = sorted(set(entry) - ACCOUNT_KEYS)
     if unknown:
         raise AccountListError(f"ontraport_accounts entry {position}: unknown key(s) {', '.join(unknown)} "
@@ -162,7 +165,8 @@ def account_env(account: Account) -> dict[str, str]:
 
     connection = Connection.get(account.connection_id)
     if not connection.login or not connection.password:
-        raise RuntimeError(f"Connection {account.connection_id!r} needs the App ID as login and the API key as password")
+        raise RuntimeError(
+            f"Connection {account.connection_id!r} needs the App ID as login and the API key as password")
     mask_secret(connection.login)
     mask_secret(connection.password)
     env = {

@@ -286,8 +286,8 @@ def parse_singer(path: Path) -> SingerStats:
 
 def stream_of_request(path: str, params: dict[str, str]) -> str:
     """The stream a collection request was for (stream names as the tap publishes them)."""
-    from tap_ontraport.objects import describe_object
     from ontraport_sandbox.catalog import ACCOUNT_OBJECTS
+    from tap_ontraport.objects import describe_object
 
     tail = "/" + path.rstrip("/").split("/1", 1)[-1].lstrip("/")
     if tail == "/objects/meta":

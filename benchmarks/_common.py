@@ -290,8 +290,8 @@ SAMPLE = "(discovery sample)"
 
 def stream_of_request(path: str, params: dict[str, str]) -> str:
     """The stream a collection request was for (stream names as the tap publishes them)."""
-    from tap_ontraport.objects import describe_object
     from ontraport_sandbox.catalog import ACCOUNT_OBJECTS
+    from tap_ontraport.objects import describe_object
 
     tail = "/" + path.rstrip("/").split("/1", 1)[-1].lstrip("/")
     if tail == "/objects/meta":

@@ -16,7 +16,7 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -311,7 +311,7 @@ class Matches:
 
     # -- which positions match ----------------------------------------------------------------
 
-    def _positions(self) -> Iterable[int]:
+    def _positions(self) -> Sequence[int]:
         """Positions (ascending) whose id passes the id bounds and id list."""
         ids, f = self.store.ids, self.id_filter
         low, high = bisect_left(ids, f.low), bisect_right(ids, f.high)
@@ -408,9 +408,8 @@ class Matches:
             low, high = max(low, min(own.allowed)), min(high, max(own.allowed))
         start = bisect_left(index, low << _ID_BITS)
         stop = bisect_right(index, (high << _ID_BITS) | _ID_MASK)
-        keys = range(start, stop)
-        if self.params.descending:
-            keys = reversed(keys)
+        keys: Iterable[int] = reversed(range(start, stop)) if self.params.descending else range(start, stop)
+
         def matches() -> Iterator[tuple[int, int]]:  # (sort value, position), in sort order
             for k in keys:
                 key = index[k]
@@ -418,7 +417,7 @@ class Matches:
                 if not f.accepts(record_id) or (own is not None and not own.accepts(value)):
                     continue
                 pos = store.position(record_id)
-                if self._passes(pos):
+                if pos is not None and self._passes(pos):
                     yield value, pos
 
         yield from _groups(matches())
@@ -433,7 +432,7 @@ class Matches:
     def page(self) -> list[int]:
         """Positions of the requested page; equal sort values come in a new random order per request."""
         first, last = self.params.start, self.params.start + self.params.range
-        if self._only_id_bounds() and self.store.columns.get(self.params.sort) == "id":
+        if self._only_id_bounds() and self.store.columns.get(self.params.sort or "") == "id":
             positions = self._positions()  # a range: any offset is one slice away
             if self.params.descending:
                 positions = positions[::-1]

@@ -183,7 +183,7 @@ ALIASES = {
 
 #: Meta entries as the reference samples show them, where they differ from the general rule
 #: (None: the key is absent, e.g. the sample's Task contact_id has no parent_object).
-META_QUIRKS = {
+META_QUIRKS: dict[str, dict[str, str | None]] = {
     "Task.owner": {"deletable": "1"},
     "Task.contact_id": {"editable": "0", "deletable": "1", "parent_object": None},
 }

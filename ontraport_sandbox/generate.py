@@ -227,10 +227,10 @@ def _list(dice: Dice, field: FieldSpec) -> str:
 def _subscription(dice: Dice, field: FieldSpec, ctx: Context) -> str:
     target = field.subscription_object
     ids = {ctx.pick_id(target, dice) for _ in range(dice.between(0, 4))} if target is not None else set()
-    ids.discard(None)
-    if not ids:
+    picked = {i for i in ids if i is not None}
+    if not picked:
         return dice.choice(("*/**/*", ""))
-    return _id_list(sorted(ids, key=int))
+    return _id_list(sorted(picked, key=int))
 
 
 def _parent(dice: Dice, field: FieldSpec, ctx: Context) -> str:

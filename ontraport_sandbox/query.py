@@ -86,7 +86,8 @@ class Comparison:
             return _equal(actual, self.value)
         if op == "<>":
             return not _equal(actual, self.value)
-        left, right = as_number(actual), as_number(self.value)
+        left: Any = as_number(actual)
+        right: Any = as_number(self.value)
         if left is None or right is None:
             left, right = _text(actual), _text(self.value)
         if op == ">":
@@ -216,11 +217,11 @@ class IntFilter:
             numbers = [as_number(v) for v in term.value]
             if any(n is None for n in numbers):
                 return False
-            whole = {int(n) for n in numbers if n == int(n)}
+            keys = {int(n) for n in numbers if n is not None and n == int(n)}
             if term.op == "IN":
-                self.restrict_to(whole)
+                self.restrict_to(keys)
             else:
-                self.excluded |= whole
+                self.excluded |= keys
             return True
         number = as_number(term.value)
         if number is None or term.op not in ("=", "<>", ">", "<", ">=", "<="):
@@ -318,13 +319,12 @@ def parse_collection_params(params: dict[str, str], fields: FieldPolicy) -> Coll
         ids = frozenset(int(t) for t in id_tokens)
     except ValueError:
         raise QueryError("Invalid ids: expected comma-separated integers") from None
-    if ids <= {0}:  # absent, empty or "0" (one client always sends ids=0): no id filter
-        ids = None
     return CollectionParams(
         start=start, range=page, sort=sort,
         descending=params.get("sortDir", "").strip().lower() == "desc",
         condition=parse_condition(params.get("condition"), fields),
-        list_fields=listed or None, ids=ids, count=is_true(params.get("count")),
+        # absent, empty or "0" (one client always sends ids=0): no id filter
+        list_fields=listed or None, ids=None if ids <= {0} else ids, count=is_true(params.get("count")),
         search=params.get("search", "").strip() or None,
     )
 

@@ -322,9 +322,9 @@ class Sandbox:
             headers = {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": "0",
                        "x-rate-limit-reset": str(max(1, int(-(-fault.reset_seconds // 1))))}
             window = self.limiter.window if self.limiter.enabled else 60
-            body = (f"Too Many Requests - You have exceeded your maximum rate limit of {limit} "
+            text = (f"Too Many Requests - You have exceeded your maximum rate limit of {limit} "
                     f"requests per {window:g} seconds")
-            handler.send_answer(429, body.encode(), TEXT, headers)
+            handler.send_answer(429, text.encode(), TEXT, headers)
             return 429
         if kind == "busy":
             body = encode_json({"code": 1, "data": BUSY_MESSAGE, "account_id": self.account.account_id})

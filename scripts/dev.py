@@ -345,7 +345,7 @@ def print_demo_summary(log: Path, run_seconds: float) -> None:
     notes = sum(1 for line in log.read_text(errors="replace").splitlines() if "Data note:" in line)
     if notes:
         say(f"The tap logged {notes} data notes (fields the API sent that its meta does not describe, "
-            f"unknown field types): grep 'Data note' {log.relative_to(ROOT)}")
+            f"values it could not read): grep 'Data note' {log.relative_to(ROOT)}")
     say(f"Meltano saved the demo's state as {DEMO_STATE_ID}, apart from your own runs' "
         f"({venv_bin(MELTANO_VENV, 'meltano').relative_to(ROOT)} state get {DEMO_STATE_ID}).")
     mismatched = [name for name, count, _ in rows if name in tap_counts and tap_counts[name][0] != count]

@@ -154,6 +154,7 @@ _MAX_EPOCH = 253_402_300_799
 
 def to_datetime(value: Any) -> Any:
     """Unix seconds (string or number) -> RFC 3339 UTC; "0", "", null -> null."""
+    seconds: float
     if type(value) is str and value.isdigit() and 0 < len(value) <= 11:  # the usual case
         seconds = int(value)
         return time.strftime(_RFC3339, time.gmtime(seconds)) if seconds else None

@@ -66,7 +66,7 @@ def check_catalog(catalog: dict[str, t.Any], path: str) -> None:
                 "has a `schema` that is not an object or `metadata` that is not a list."
             )
     try:
-        Catalog.from_dict(catalog)  # type: ignore[arg-type]
+        Catalog.from_dict(catalog)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputFileError(
             f"The catalog file {path!r} is not a Singer catalog ({type(exc).__name__}: {exc}); "

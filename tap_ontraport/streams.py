@@ -87,7 +87,7 @@ class KeysetPaginator(BaseAPIPaginator[PageToken]):
         super().__init__(start)
         self.key = key
 
-    def get_next(self, response: ApiResponse) -> PageToken | None:
+    def get_next(self, response: ApiResponse) -> PageToken | None:  # type: ignore[override]
         page = response.data if isinstance(response.data, list) else []
         segment = self.current_value.segment
         if len(page) < PAGE_SIZE:
@@ -243,7 +243,7 @@ class OntraportStream(RESTStream[PageToken]):
             params["listFields"] = token.list_fields
         return HTTPRequest(url=self.get_url(page.stream_context), params=params)
 
-    def parse_response(self, response: ApiResponse) -> t.Iterable[dict]:
+    def parse_response(self, response: ApiResponse) -> t.Iterable[dict]:  # type: ignore[override]
         """Typed records of one page; a record with a new field first widens the schema."""
         for raw in response.data if isinstance(response.data, list) else []:
             record = self.coercer.coerce(raw)
@@ -364,7 +364,7 @@ class OntraportStream(RESTStream[PageToken]):
     def _workers(self) -> int:
         return int(self.config.get("max_parallel_requests", 4))
 
-    def _increment_stream_state(self, latest_record: dict, *, context: dict | None = None) -> None:
+    def _increment_stream_state(self, latest_record: dict, *, context: dict | None = None) -> None:  # type: ignore[override]
         """Bookmarks move once per completed run (paging.py), not per record."""
 
     def _checkpoint(self) -> None:
@@ -373,7 +373,7 @@ class OntraportStream(RESTStream[PageToken]):
 
     # --- the records loop ---
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
+    def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:  # type: ignore[override]
         """Every record; a refused read skips this stream or reads it in full (trouble.py)."""
         quiet_dry_run(self)
         self._catch_up_with_catalog()
@@ -511,7 +511,7 @@ class OntraportStream(RESTStream[PageToken]):
                 follow_ups = self._after_page(walk, response, page, workers, progress)
                 finished = walk.paginator is None or walk.paginator.finished
                 if not finished:
-                    pool.submit(tag, walk.paginator.current_value)
+                    pool.submit(tag, walk.paginator.current_value)  # type: ignore[union-attr]
 
                 for record in self.parse_response(response):
                     key = record[self.key]
@@ -531,7 +531,7 @@ class OntraportStream(RESTStream[PageToken]):
                     del walks[tag]
                     pending.extendleft(reversed(follow_ups))
                 else:
-                    walk.committed = walk.paginator.current_value.segment
+                    walk.committed = walk.paginator.current_value.segment  # type: ignore[union-attr]
                 save_position()
                 self._checkpoint()
         finally:
@@ -544,7 +544,7 @@ class OntraportStream(RESTStream[PageToken]):
     ) -> list[Segment]:
         """Advance the walk past `page`; after a probe, return the segments still to read."""
         if walk.paginator is not None:
-            walk.paginator.advance(response)
+            walk.paginator.advance(response)  # type: ignore[arg-type]
             return []
         # The probe: the newest keys of the segment, and how many records it holds.
         segment = walk.token.segment
@@ -725,7 +725,7 @@ class FieldsStream(Stream):
     def emit_activate_version_messages(self) -> bool:
         return False
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:
+    def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:  # type: ignore[override]
         quiet_dry_run(self)
         version = math.floor(time.time() * 1000)
         self._stream_version = version

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tap_ontraport.objects import OBJECTS_BY_ID
 from ontraport_sandbox.catalog import EPOCH_END, EPOCH_START
+from tap_ontraport.objects import OBJECTS_BY_ID
 
 from .conftest import sample
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tap_ontraport.objects import KNOWN_OBJECTS
 from ontraport_sandbox import Sandbox
+from tap_ontraport.objects import KNOWN_OBJECTS
 
 from .conftest import Client, sample
 

@@ -13,9 +13,9 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ontraport_sandbox import Sandbox
 from tap_ontraport.fields import to_datetime
 from tap_ontraport.paging import PAGE_SIZE
-from ontraport_sandbox import Sandbox
 from tap_ontraport.streams import DELETED_AT, epoch_seconds
 from tap_ontraport.tap import clear_meta_cache
 from tests.tap.conftest import FAST_LIMIT, catalog_for, requests_to, sync

@@ -163,6 +163,7 @@ def run_one(cond: Condition, meaning: str, catalog: Path, folder: Path) -> RunRe
                                     and e.time >= begun + cond.changes[0][0])
     lines = c.log_lines(run.stderr, "Rate limit:")
     extra["tap_says"] = lines[-1] if lines else ""
+    extra["tap_cpu"] = run.cpu
     extra["waits"] = c.log_lines(run.stderr, "waiting ")[:2]
     records = sum(int(s["records"]) for s in c.parse_summary(run.stderr).values())
     return RunResult(cond.name, meaning, use, sum(1 for e in entries if e.status == 429), len(entries), records,
@@ -189,7 +190,8 @@ def _spawn(cond: Condition, meaning: str, catalog: Path) -> RunResult:
         print(f"WARNING: run {cond.name}/{meaning} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         return RunResult(cond.name, meaning, 0.0, -1, 0, 0, done.returncode, 0.0)
     result = RunResult(**json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"done: {cond.name}/{meaning}: use {result.use:.3f}, {result.x429} x 429, wall {result.wall:.0f} s",
+    print(f"done: {cond.name}/{meaning}: use {result.use:.3f}, {result.x429} x 429, wall {result.wall:.0f} s, "
+          f"tap CPU {result.extra.get('tap_cpu', 0):.1f} s",
           file=sys.stderr, flush=True)
     return result
 

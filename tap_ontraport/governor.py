@@ -18,9 +18,11 @@ spread needs a margin):
 Every answer reconciles the mirror with the server's count. A request goes when the mirror
 says the window has room for it plus what other tools are expected to send meanwhile; when
 it is full, the next send waits for the mirror's next expiry. The window's length comes
-from the resets: a reset seen with only one request in the window, or the same reset on
-most answers, is the window itself. Until it is known, nothing is assumed to expire except
-what a reset promises (at least one slot is free once it has passed, whichever meaning).
+from the resets: a reset seen with only one request in the window, or the same reset (of
+5 s or more) on ten answers in a row, is the window itself. Until it is known (a run that
+starts in a busy window, resets that count to one slot), it is only bounded, for the
+summary, and nothing is assumed to expire except what a reset promises: at least one slot
+is free once it has passed, whichever meaning, so one request probes then.
 
 A 429 holds every sender until its reset (or until the mirror has room, if longer), then
 lets one request probe before the others follow, so a storm of 429s costs about one per
@@ -495,7 +497,7 @@ class RateGovernor:
         if now < self._hold_until:
             return f"waiting {seconds} for the rate limit: Ontraport answered 429 (too many requests)"
         used, others = self.mirror.in_window(now)
-        if self.mirror.last is not None and self.mirror.window is None:
+        if self.mirror.last is not None and not self.mirror.trusted:
             used = self.mirror.last.used
         window = self.window or 0.0
         return (f"waiting {seconds} for the rate limit: {used} of {self.limit} requests of the last "

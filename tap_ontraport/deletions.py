@@ -58,16 +58,11 @@ MAX_CHUNKS = 32
 def _runs(keys: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted distinct keys as (first, length) runs of consecutive keys."""
     runs: list[tuple[int, int]] = []
-    first = previous = None
     for key in sorted(set(keys)):
-        if previous is not None and key == previous + 1:
-            previous = key
-            continue
-        if first is not None:
-            runs.append((first, previous - first + 1))
-        first = previous = key
-    if first is not None:
-        runs.append((first, previous - first + 1))
+        if runs and key == runs[-1][0] + runs[-1][1]:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((key, 1))
     return runs
 
 
@@ -272,8 +267,10 @@ class SweepProgress:
         if not len(known):
             # Nothing known: a first sweep lists the whole object, a later one has nothing to check.
             return cls(pending=[] if trusted else [KeyRange(0, None, must_list=True)], trusted=trusted)
-        pending = [KeyRange(known.highest, None, must_list=True)] if learn_above else []
-        pending.append(KeyRange(0, known.highest, present))
+        highest = known.highest
+        assert highest is not None  # known is not empty
+        pending = [KeyRange(highest, None, must_list=True)] if learn_above else []
+        pending.append(KeyRange(0, highest, present))
         return cls(pending=pending, trusted=trusted)
 
     @property
@@ -379,7 +376,7 @@ class DeletionSweep:
             right = None if item.present is None else item.present - answer.count
             self._push(KeyRange(until, item.until, right, must_list))
         if not listed_all:
-            self._push(KeyRange(covered, until, answer.count - len(keys), must_list))
+            self._push(KeyRange(keys[-1], until, answer.count - len(keys), must_list))
         return self._compare(item.after, covered, keys)
 
     def _push(self, item: KeyRange) -> None:

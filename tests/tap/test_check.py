@@ -155,7 +155,7 @@ def test_meta_listing_the_key_gives_full_rows_where_meta_was_empty(reports):
 def test_real_meta_types_related_data_is_not_a_missing_field(reports):
     objects = _objects(reports("real-meta-types")[0])
     assert objects[10000]["full_rows"] is True  # a related_data field is not a record key
-    assert objects[10001]["not_in_meta"] == ["f2103//firstname", "f2104//f2005//firstname"]
+    assert {"f2103//firstname", "f2104//f2005//firstname"} <= set(objects[10001]["not_in_meta"])
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

@@ -49,6 +49,7 @@ def test_variants_are_named_on_the_sandbox_in_table_order():
     assert Sandbox(rate_limit=0).variants == ()
     sandbox = Sandbox(rate_limit=0, variants=["real-meta-types", "tasks-with-dlm", "tasks-with-dlm"])
     assert sandbox.variants == ("tasks-with-dlm", "real-meta-types")
+    assert validate("broken-object") == ("broken-object",)  # one name given bare
 
 
 def test_an_unknown_variant_is_refused_naming_the_known_ones():

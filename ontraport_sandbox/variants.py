@@ -50,6 +50,8 @@ RELATED_FIELD_BASE = 2900
 
 def validate(names: Iterable[str]) -> tuple[str, ...]:
     """The variants asked for, in table order without repeats; ValueError for an unknown name."""
+    if isinstance(names, str):  # one name given bare
+        names = [names]
     asked = [str(name).strip() for name in names]
     unknown = sorted({name for name in asked if name not in VARIANTS})
     if unknown:

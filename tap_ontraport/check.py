@@ -61,9 +61,6 @@ NOT_IN_RECORDS = frozenset({"mergefield", "related_data"})
 #: How many field names a report lists before it only counts.
 NAMES_SHOWN = 8
 
-logger = logging.getLogger("tap-ontraport")
-
-
 class BudgetExceeded(OntraportError):
     """The check would send more requests than it may."""
 
@@ -102,6 +99,7 @@ class RequestBudget:
 
     @contextmanager
     def charging(self, object_id: int | None) -> Iterator[None]:
+        """Charge the requests sent inside to this object (the check sends one at a time)."""
         self.current = object_id
         try:
             yield
@@ -184,20 +182,21 @@ class CheckReport:
 
 
 def planned_replication(findings: ObjectFindings) -> str:
-    """What the tap does with an object, by the rules of issue 11:
+    """What the tap does with an object, by its replication rules:
 
     * an object whose plain list read was refused (HTTP 400/422 such as "Invalid object type",
       403, 404, or an error envelope) is skipped, with the reason;
     * an object is incremental on `dlm` when meta lists `dlm` or a sampled record carries it;
     * anything else is read as a full table.
 
-    An object the budget left unprobed is judged on meta alone, and says so.
+    An object with no sampled record (left unread by the budget, or empty) is judged on meta
+    alone, and says so.
     """
     if findings.refused:
         return f"skipped ({findings.refused})"
     if findings.dlm_in_meta or findings.dlm_in_records:
         return "incremental on dlm"
-    if findings.requests == 0:
+    if findings.dlm_in_records is None:  # not read (budget), or no record to sample
         return "full table (no record sampled: incremental if records carry dlm)"
     return "full table"
 

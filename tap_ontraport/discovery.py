@@ -2,10 +2,10 @@
 
 Meta is the authority on which objects exist and how the fields it lists are typed; the
 documented fields of `objects.py` fill the gaps where meta lists fewer than the records
-carry. Whether an object replicates incrementally on `dlm` follows what the account has,
-not what we documented: meta listing `dlm` is enough; otherwise one record is read
-(`range=1`, once per process) at discovery, and the object is incremental only if that
-record carries `dlm`. Guessing from our table instead would go wrong both ways: a
+carry, and one record of each object (`range=1`, once per process) adds the fields
+records carry beyond both. Whether an object replicates incrementally on `dlm` follows
+what the account has, not what we documented: meta listing `dlm` is enough; otherwise the
+object is incremental only if its sampled record carries `dlm`. Guessing from our table instead would go wrong both ways: a
 condition on a field the object lacks answers HTTP 400 "Invalid query" (or, where the API
 ignores unknown fields, matches nothing), and an object whose records carry a `dlm` meta
 doesn't list would be read in full every run.
@@ -17,7 +17,7 @@ import logging
 import typing as t
 from dataclasses import dataclass, replace
 
-from tap_ontraport.fields import RELATED_SEPARATOR, FieldSpec, field_from_meta
+from tap_ontraport.fields import RELATED_SEPARATOR, FieldSpec, column_for_key, field_from_meta
 from tap_ontraport.objects import ObjectType, describe_object, documented_type
 
 logger = logging.getLogger("tap-ontraport")
@@ -38,9 +38,9 @@ class AccountObject:
     dlm_known: bool = True  # False: not sampled (a catalog passed in decides)
 
 
-def needs_sample(fields: list[FieldSpec]) -> bool:
-    """Meta doesn't list `dlm`: only a record can tell whether the object has one."""
-    return not any(spec.name == REPLICATION_KEY and spec.in_meta for spec in fields)
+def dlm_in_meta(fields: list[FieldSpec]) -> bool:
+    """Meta lists `dlm`; if not, only a record can tell whether the object has one."""
+    return any(spec.name == REPLICATION_KEY and spec.in_meta for spec in fields)
 
 
 def meta_fields(entry: dict) -> list[FieldSpec]:
@@ -62,22 +62,34 @@ def with_documented(object_type: ObjectType, fields: list[FieldSpec]) -> list[Fi
 
 
 def with_sampled(object_type: ObjectType, fields: list[FieldSpec], sample: dict) -> list[FieldSpec]:
-    """The fields the sampled record carries that neither meta nor our table list."""
+    """The fields the sampled record carries that neither meta nor our table list (a
+    related-data path no `related_data` field names gets a safe column, as text)."""
     known = {spec.name for spec in fields} | {spec.related_path for spec in fields if spec.related_path}
-    return fields + [
-        FieldSpec(name, documented_type(object_type, name), in_meta=False)
-        for name in sample
-        if name not in known and name != object_type.primary_key and RELATED_SEPARATOR not in name
-    ]
+    known.add(object_type.primary_key)
+    added = []
+    for key in (key for key in sample if key not in known):
+        if RELATED_SEPARATOR in key:
+            column = column_for_key(key)
+            while column in known:
+                column += "_"
+            added.append(FieldSpec(column, "text", in_meta=False, related_path=key))
+        else:
+            column = key
+            added.append(FieldSpec(key, documented_type(object_type, key), in_meta=False))
+        known.add(column)
+    return fields + added
 
 
 def account_objects(
-    meta: dict, read_sample: SampleReader, wanted: t.Callable[[ObjectType], bool] = lambda _: True
+    meta: dict, read_sample: SampleReader, wanted: t.Callable[[ObjectType, bool], bool] = lambda *_: True
 ) -> list[AccountObject]:
     """Every object meta lists, by objectID, with collision-free stream names.
 
-    Objects `wanted` declines are not sampled (a run given a catalog: the discovery that
-    wrote it sampled already), and the catalog's replication stands for them.
+    `wanted(object_type, dlm_in_meta)` says whether to read the object's sample record.
+    Discovery reads one of every object: its fields join the schema (so a catalog lists
+    what the records carry) and its `dlm` decides replication. A run given a catalog reads
+    only what it must (the discovery that wrote the catalog sampled already), and the
+    catalog's replication stands for the others.
     """
     objects = []
     taken: set[str] = {"fields"}
@@ -90,21 +102,22 @@ def account_objects(
         if object_type.stream_name in taken:  # e.g. a custom object named "oContacts"
             object_type = replace(object_type, stream_name=f"{object_type.stream_name}_{object_id}")
         taken.add(object_type.stream_name)
-        sampler = read_sample if wanted(object_type) else None
-        objects.append(_account_object(object_type, meta_fields(entry), sampler))
+        listed = meta_fields(entry)
+        sampler = read_sample if wanted(object_type, dlm_in_meta(listed)) else None
+        objects.append(_account_object(object_type, listed, sampler))
     return objects
 
 
 def _account_object(object_type: ObjectType, listed: list[FieldSpec], read_sample: SampleReader | None) -> AccountObject:
     fields = with_documented(object_type, listed)
-    if not needs_sample(listed):
-        return AccountObject(object_type, fields, incremental=True)
+    listed_dlm = dlm_in_meta(listed)
     if read_sample is None:
-        return AccountObject(object_type, fields, incremental=False, dlm_known=False)
+        return AccountObject(object_type, fields, incremental=listed_dlm, dlm_known=listed_dlm)
     sample = read_sample(object_type)
     if sample is None:  # no record to learn from: a full read is always right
-        return AccountObject(object_type, fields, incremental=False)
-    return AccountObject(object_type, with_sampled(object_type, fields, sample), REPLICATION_KEY in sample)
+        return AccountObject(object_type, fields, incremental=listed_dlm)
+    fields = with_sampled(object_type, fields, sample)
+    return AccountObject(object_type, fields, incremental=listed_dlm or REPLICATION_KEY in sample)
 
 
 def _as_int(value: t.Any) -> int:

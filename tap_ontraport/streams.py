@@ -277,10 +277,11 @@ class OntraportStream(RESTStream[PageToken]):
     def _announce_fields(self, specs: list[FieldSpec]) -> None:
         """Add columns for fields first seen in a record, then send the wider SCHEMA.
 
-        Done at run time, before the first record that carries them, rather than at
-        discovery: it costs no request, catches fields that appear on any page, and works
-        with a catalog passed by `--catalog` (Meltano passes one), whose schema the SDK
-        would otherwise apply as is, dropping every property it doesn't list.
+        Discovery adds the fields of one sampled record; this catches the others at run
+        time, before the first record that carries them: it costs no request, sees fields
+        that appear on any page, and works with a catalog passed by `--catalog` (Meltano
+        passes one), whose schema the SDK would otherwise apply as is, dropping every
+        property it doesn't list.
         """
         self.field_specs = [*self.field_specs, *specs]
         for spec in specs:

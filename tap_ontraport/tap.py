@@ -242,16 +242,19 @@ class TapOntraport(Tap):
         """Every object of the account with its fields and replication (discovery.py)."""
         return account_objects(self.account_meta, self._sample_record, self._sample_wanted)
 
-    def _sample_wanted(self, object_type: ObjectType) -> bool:
-        """A run given a catalog takes replication from it (the discovery that wrote it read
-        the samples: Meltano discovers, then runs with --catalog); only a `dlm` the catalog
-        asks for is checked against a record, in case the catalog is older than the account."""
+    def _sample_wanted(self, object_type: ObjectType, dlm_in_meta: bool) -> bool:
+        """Discovery samples every object. A run given a catalog takes fields and replication
+        from it (the discovery that wrote it sampled: Meltano discovers, then runs with
+        --catalog); only a `dlm` the catalog asks for and meta doesn't list is checked
+        against a record, in case the catalog is older than the account."""
         if self.input_catalog is None:
             return True
-        entry = self.input_catalog.get_stream(object_type.stream_name)
-        if entry is None:
+        if dlm_in_meta:
             return False
-        root = entry.metadata.get(())
+        entry = self.input_catalog.get_stream(object_type.stream_name)
+        root = entry.metadata.get(()) if entry is not None else None
+        if entry is None or getattr(root, "selected", None) is False:
+            return False
         return REPLICATION_KEY in (entry.replication_key, getattr(root, "replication_key", None))
 
     def _sample_record(self, object_type: ObjectType) -> dict | None:

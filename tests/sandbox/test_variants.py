@@ -49,6 +49,7 @@ def test_variants_are_named_on_the_sandbox_in_table_order():
     assert Sandbox(rate_limit=0).variants == ()
     sandbox = Sandbox(rate_limit=0, variants=["real-meta-types", "tasks-with-dlm", "tasks-with-dlm"])
     assert sandbox.variants == ("tasks-with-dlm", "real-meta-types")
+    assert validate("broken-object") == ("broken-object",)  # one name given bare
 
 
 def test_an_unknown_variant_is_refused_naming_the_known_ones():
@@ -189,14 +190,17 @@ def test_meta_id_numeric_lists_the_key_on_every_object(variant_client):
 # --- the field types of real accounts ---------------------------------------------------------
 
 
-def test_default_meta_has_none_of_the_real_only_types(reader):
-    types = {f["type"] for entry in _meta(reader).values() if entry["fields"]
-             for f in entry["fields"].values()}
-    assert not types & {"unique", "image"}
-    # related_data is in the default too: custom objects carry it like real ones (oDispenses)
+def test_default_meta_of_standard_objects_has_none_of_the_real_only_types(reader):
+    standard = [entry for oid, entry in _meta(reader).items() if int(oid) < 10000 and entry["fields"]]
+    types = {f["type"] for entry in standard for f in entry["fields"].values()}
+    assert not types & {"related_data", "unique", "image"}
+    assert "extra_data" not in _meta(reader)["0"]["fields"]["contact_cat"]
+
+
+def test_default_custom_objects_carry_related_data_like_real_ones(reader):
     related = {name for oid, entry in _meta(reader).items() if entry["fields"]
                for name, f in entry["fields"].items() if f["type"] == "related_data"}
-    assert related == {"f2007", "f2107"}
+    assert related == {"f2007", "f2107"}  # like a real oDispenses
 
 
 def test_real_meta_types(variant_client):

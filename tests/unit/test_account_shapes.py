@@ -120,9 +120,25 @@ def _decide(meta_fields: dict, sample: dict | None, object_id: str = "46", name:
     return found, asked
 
 
-def test_meta_listing_dlm_is_enough_no_sample():
+def test_meta_listing_dlm_is_enough():
     found, asked = _decide({"dlm": {"type": "timestamp"}}, None)
-    assert found.incremental and asked == []
+    assert found.incremental and asked == [46]  # sampled for its fields all the same
+
+
+def test_a_sampled_record_adds_its_fields_to_the_schema():
+    found, _ = _decide({"date": {"type": "timestamp"}}, {"id": "1", "date": "1", "misc": "x", "a//b": "y"})
+    types = {spec.name: (spec.ontraport_type, spec.related_path) for spec in found.fields}
+    assert types["misc"] == ("text", None) and types["a__b"] == ("text", "a//b")
+
+
+def test_a_run_given_a_catalog_samples_only_what_it_must():
+    meta = {"46": {"name": "Invoice", "fields": {"date": {"type": "timestamp"}}},
+            "0": {"name": "Contact", "fields": {"dlm": {"type": "timestamp"}}}}
+    asked = []
+    found = account_objects(meta, lambda ot: asked.append(ot.object_id) or None,
+                            lambda object_type, dlm_listed: not dlm_listed)
+    assert asked == [46]
+    assert [(f.object_type.object_id, f.incremental, f.dlm_known) for f in found] == [(0, True, True), (46, False, True)]
 
 
 @pytest.mark.parametrize(("sample", "incremental"), [

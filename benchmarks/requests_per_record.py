@@ -170,7 +170,7 @@ def contacts_cases(args: argparse.Namespace, folder: Path, wanted: set[str]) -> 
         cases.append(("dense", f"{n:,} contacts, 1,000 deleted at random (dense)", Change(0, 1_000), None))
         cases.append(("dense", f"{n:,} contacts, 10,000 deleted at random (dense)", Change(0, 10_000), None))
     verdicts = []
-    for name, title, change, target in cases:
+    for _name, title, change, target in cases:
         runs = [measure_run2(folder, catalog, state, "contacts", CONTACT, "/Contacts", "id", sizes, args.seed,
                              change, args.seed * 1_000 + rep, settings) for rep in range(args.repeat)]
         today = [r.walk + math.ceil(r.present / c.PAGE) + 1 for r in runs]

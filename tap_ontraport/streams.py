@@ -33,6 +33,7 @@ from tap_ontraport.deletions import (
     known_keys,
     prepare_sweep,
 )
+from tap_ontraport.discovery import REPLICATION_KEY, AccountObject
 from tap_ontraport.errors import ApiError, BadRequestError, ObjectUnavailableError
 from tap_ontraport.fields import (
     PRIMARY_KEY_SCHEMA,
@@ -44,7 +45,6 @@ from tap_ontraport.fields import (
     to_datetime,
     to_integer,
 )
-from tap_ontraport.discovery import REPLICATION_KEY, AccountObject
 from tap_ontraport.objects import documented_type
 from tap_ontraport.paging import (
     PAGE_SIZE,
@@ -400,14 +400,15 @@ class OntraportStream(RESTStream[PageToken]):
         if self.reads_by_key:
             yield from self._run_by_key(state, context)
             return
-        run = state.get("run")
-        resumed = run is not None and self._run_matches(run)
+        saved_run: dict | None = state.get("run")
+        resumed = saved_run is not None and self._run_matches(saved_run)
         everything = not resumed and "replication_key_value" not in state and not self.config.get("start_date")
-        if not resumed:
+        if saved_run is not None and resumed:
+            run = saved_run
+            logger.info("%s: resuming the interrupted run from its saved position", self.name)
+        else:
             run = self._new_run(state)
             state["run"] = run
-        else:
-            logger.info("%s: resuming the interrupted run from its saved position", self.name)
         incremental = self.replication_key_field is not None
         if not incremental:
             # Records carry the table version so a target can drop rows this pass misses.
@@ -591,11 +592,13 @@ class OntraportStream(RESTStream[PageToken]):
         new record, and then also tells how many of the known keys are still there: a run
         with nothing new and nothing removed costs that one request.
         """
-        run = state.get("run")
+        saved_run: dict | None = state.get("run")
         present = None
-        resumed = run is not None and run.get("replication_key") == self.key
+        resumed = saved_run is not None and saved_run.get("replication_key") == self.key
         everything = False
-        if not resumed:
+        if saved_run is not None and resumed:
+            run = saved_run
+        else:
             run = {"replication_key": self.key}
             highest = self._known_keys(state).highest
             everything = highest is None and "known_keys" not in state

@@ -487,13 +487,13 @@ class RateGovernor:
 
     def _announce(self, now: float, ready: float) -> None:
         """One INFO line when requests are held for more than 10 s, and why."""
-        if ready - now <= ANNOUNCE_AFTER_SECONDS or now < self._announced_until:
-            return
-        self._announced_until = ready if math.isfinite(ready) else now + ANNOUNCE_AFTER_SECONDS
+        if not math.isfinite(ready) or ready - now <= ANNOUNCE_AFTER_SECONDS or now < self._announced_until:
+            return  # (an infinite ready means an answer is on its way: not a hold)
+        self._announced_until = ready
         logger.info("%s", self.wait_reason(now, ready))
 
     def wait_reason(self, now: float, ready: float) -> str:
-        seconds = f"{ready - now:.0f} s" if math.isfinite(ready) else "until the next answer"
+        seconds = f"{ready - now:.0f} s"
         if now < self._hold_until:
             return f"waiting {seconds} for the rate limit: Ontraport answered 429 (too many requests)"
         used, others = self.mirror.in_window(now)

@@ -14,6 +14,7 @@ import pytest
 
 from ontraport_sandbox import Sandbox
 from ontraport_sandbox.variants import BROKEN_OBJECT, BROKEN_OBJECT_ID, VARIANTS
+from tap_ontraport.objects import OBJECTS_BY_ID
 from tap_ontraport.streams import OntraportStream
 from tests.singer_output import SingerOutput
 from tests.tap.conftest import sync
@@ -36,16 +37,26 @@ def keys_by_object(output: SingerOutput) -> dict[int, set[int]]:
 
 
 def change_every_object(sandbox: Sandbox) -> dict[int, set[int]]:
-    """Update two records and add one in every object; the keys a next run must emit."""
+    """Update two records and add one in every object; the keys a next run must emit.
+
+    Records of append-only objects (logs, tag subscriptions) are only ever added or
+    removed, so they only get a new record.
+    """
     changed = {}
     for object_id in readable_objects(sandbox):
         if object_id == 99:  # custom object definitions are literal records
             continue
         ids = sandbox.account.ids(object_id)
-        for record_id in (ids[0], ids[-1]):
+        updated = set() if is_append_only(object_id) else {ids[0], ids[-1]}
+        for record_id in updated:
             sandbox.account.update(object_id, record_id)
-        changed[object_id] = {ids[0], ids[-1], sandbox.account.insert(object_id)}
+        changed[object_id] = updated | {sandbox.account.insert(object_id)}
     return changed
+
+
+def is_append_only(object_id: int) -> bool:
+    known = OBJECTS_BY_ID.get(object_id)
+    return known is not None and known.append_only
 
 
 @pytest.mark.parametrize("variants", CASES)

@@ -357,9 +357,10 @@ class RateGovernor:
         if self.limit is not None:
             self.mirror.margin = self._margin()
             ready = max(ready, self.mirror.ready_at(now, self._room(now)))
-            if self.share < 1:
+            cap = self.cap
+            if self.share < 1 and cap is not None:
                 ours = sorted(self.mirror.ours_alive(now))
-                excess = len(ours) - self.cap + 1
+                excess = len(ours) - cap + 1
                 if excess > 0:
                     ready = max(ready, ours[excess - 1])
         if self.max_requests_per_minute:

@@ -84,6 +84,7 @@ def connection(login: str, password: str) -> str:
 
 @pytest.fixture(scope="module")
 def airflow_env(postgres: Postgres, meltano: Meltano, accounts: list[Account], e2e_dir: Path) -> dict[str, str]:
+    dev.ensure_airflow()  # the first test of this file may be the first of the suite to need it
     dev.ensure_dbt()
     home = e2e_dir / "airflow-accounts-home"
     home.mkdir()

@@ -14,8 +14,7 @@ select
     transactions.account,
     transactions.id as transaction_id,
     transactions.date as transacted_at,
-    transactions.status,
-    transactions.status_label,
+    transactions.status,  -- an option id: Transactions' meta gives no options, so no label
     transactions.status in ({{ ontraport_literals(var('ontraport_paid_statuses')) }}) as is_paid,
     transactions.contact_id,
     coalesce(contacts.firstname || ' ' || contacts.lastname, transactions.contact_name) as contact_name,

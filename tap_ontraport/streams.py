@@ -461,14 +461,12 @@ class OntraportStream(RESTStream[PageToken]):
         run: dict,
         context: dict | None,
         *,
-        list_fields: str | None = None,
         emitted_keys: set[int] | None = None,
-        collect_keys: set[int] | None = None,
     ) -> t.Iterator[dict]:
         """Read every segment of `run`, several at a time, saving each cursor as it moves.
 
-        Yields typed records (none when `collect_keys` is given: then only keys are
-        gathered, for the deletion sweep).
+        Yields typed records; their keys also go to `emitted_keys` when it is given (the
+        deletion sweep starts from them).
         """
         workers = self._workers
         stats = self.ontraport_tap.client.stats_for(self.name)
@@ -477,7 +475,7 @@ class OntraportStream(RESTStream[PageToken]):
         tracker: BookmarkTracker | None = None
         walks: dict[int, _Walk] = {}
         next_tag = 0
-        prefetcher = self.ontraport_tap.prefetcher if list_fields is None else None
+        prefetcher = self.ontraport_tap.prefetcher
         if prefetcher is not None:
             prefetcher.start()
             prefetcher.claim(self.name)  # its turn: from here its walk asks for its pages
@@ -495,14 +493,14 @@ class OntraportStream(RESTStream[PageToken]):
                     segment = pending.popleft()
                     if segment.is_empty:
                         continue
-                    token = PageToken(segment, probe=not segment.probed, list_fields=list_fields)
+                    token = PageToken(segment, probe=not segment.probed)
                     paginator = None if token.probe else KeysetPaginator(token, self.key)
                     next_tag += 1
                     walks[next_tag] = _Walk(committed=segment, token=token, paginator=paginator)
                     pool.submit(next_tag, token)
                 tag, response = pool.next_result()
                 walk = walks[tag]
-                if tracker is None and rk is not None and collect_keys is None:
+                if tracker is None and rk is not None:
                     # The run's start on Ontraport's clock: the bookmark stays below it.
                     run["tracker"].setdefault("run_started", server_time(response))
                     tracker = BookmarkTracker.from_state(run["tracker"])
@@ -517,9 +515,6 @@ class OntraportStream(RESTStream[PageToken]):
 
                 for record in self.parse_response(response):
                     key = record[self.key]
-                    if collect_keys is not None:
-                        collect_keys.add(key)
-                        continue
                     if tracker is not None:
                         tracker.see(epoch_seconds(record.get(rk)), key)
                     if emitted_keys is not None:

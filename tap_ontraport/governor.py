@@ -2,27 +2,30 @@
 
 Ontraport counts requests per account in a rolling window and answers every request with
 `x-rate-limit-limit` (requests per window), `x-rate-limit-remaining` (what is left, counting
-*every* tool on the account) and `x-rate-limit-reset` (seconds; Ontraport does not say
+*every* tool on the account) and `x-rate-limit-reset` (whole seconds; Ontraport does not say
 whether until one slot frees or until the whole window clears, so nothing here depends on
 which). One `RateGovernor` per process gates every request of every stream.
 
-The model is a mirror of the account's window (`AccountWindow`), on the axis of our own
-send times (the delay between sending and being counted is about constant, so only its
-spread needs a margin):
+The model is a mirror of the account's window (`AccountWindow`): every request we know is
+counted there, each with the span of our own clock in which the server counted it.
 
-* our requests, each until `window + margin` after it was sent;
-* other tools' requests, inferred: whenever the server counts more than the mirror holds,
-  the difference are requests of others, placed at the latest moment they can have
-  arrived (so they leave the mirror no earlier than the server's window).
+* One of ours was counted after we sent it and before its answer came back, so it leaves
+  the server's window at the latest one window after its answer: the mirror holds it until
+  then. No guess about network delays is needed, so neither jitter nor a busy CPU can push
+  a request into a full window; what a slow answer costs is only a late expiry.
+* Other tools' requests are inferred: when the server counts more than the mirror can
+  explain, the difference were sent by others, counted before that answer came back.
+* Every answer brings the mirror in line with the server's count: a rolling window always
+  loses its oldest first, so when the server counts fewer than the mirror holds, the
+  mirror's oldest have left, and the window is no longer than the time since they were
+  sent (how the window's length is bounded when the resets don't say it).
 
-Every answer reconciles the mirror with the server's count. A request goes when the mirror
-says the window has room for it plus what other tools are expected to send meanwhile; when
-it is full, the next send waits for the mirror's next expiry. The window's length comes
-from the resets: a reset seen with only one request in the window, or the same reset (of
-5 s or more) on ten answers in a row, is the window itself. Until it is known (a run that
-starts in a busy window, resets that count to one slot), it is only bounded, for the
-summary, and nothing is assumed to expire except what a reset promises: at least one slot
-is free once it has passed, whichever meaning, so one request probes then.
+A request goes when the mirror, less what other tools are expected to send before it is
+counted, has room. The window's length comes from the resets (a reset seen with only one
+request counted is the window; the same reset on ten answers in a row is too, under the
+"until the window clears" reading) or from the counts as above. Until it is known, nothing
+is assumed to expire except what a reset promises: whichever its meaning, at least one
+slot is free once it has passed, so one request probes then.
 
 A 429 holds every sender until its reset (or until the mirror has room, if longer), then
 lets one request probe before the others follow, so a storm of 429s costs about one per
@@ -36,6 +39,7 @@ spot and shows up in the statistics.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import re
@@ -51,12 +55,23 @@ LIMIT_HEADER = "x-rate-limit-limit"
 REMAINING_HEADER = "x-rate-limit-remaining"
 RESET_HEADER = "x-rate-limit-reset"
 
-#: How many recent round trips the network margin is computed from.
+#: How many recent round trips the expected send-to-count time is taken from.
 _RTT_SAMPLES = 20
+#: Recent changes of other tools' count kept, to tell how much it swings.
+_CHANGE_SAMPLES = 50
+#: Answers whose counts the window's length is fitted to (`fit_window`), and how often.
+_FIT_SAMPLES = 300
+_FIT_EVERY = 20
+#: Fits that must agree (within half a second) before a fitted length is trusted.
+_FITS_AGREEING = 3
+#: Longest window considered when fitting (Ontraport documents a minute).
+_LONGEST_WINDOW = 120.0
 #: Recent resets kept to recognise "reset = the whole window" (the same value every time).
 _RESET_SAMPLES = 10
 #: Window assumed when a 429 without headers does not say it (Ontraport documents a minute).
 _DOCUMENTED_WINDOW = 60.0
+#: After this long without a request, the next one goes alone (see `_try_acquire_locked`).
+QUIET_SECONDS = 1.0
 #: Holds longer than this are announced at INFO, with the why.
 ANNOUNCE_AFTER_SECONDS = 10.0
 #: "... maximum rate limit of 180 requests per minute" / "... of 60 requests per 10 seconds".
@@ -107,27 +122,71 @@ def parse_refusal(text: str | None) -> tuple[int, float] | None:
     return (count, float(match[2] or 1) * unit) if count > 0 else None
 
 
-@dataclass
-class _Sent:
-    """One of our requests: in the window from `sent_at` until it expires or is seen gone."""
+def fit_window(sends: list[float], counts: list[tuple[float, int]], shortest: float, longest: float) -> float | None:
+    """The window length that best explains the server's counts, or None if they don't tell.
 
-    sequence: int
-    sent_at: float
-    answered: bool = False
-    refused: bool = False
+    `sends` are the send times of our counted requests (sorted), `counts` pairs of a send
+    time and the count its answer gave. For the right length, the count less ours sent
+    within one window before is what other tools had in the window: it changes only as
+    they send. For a wrong one it also jumps with our own sending, so the right length is
+    the one whose implied other-tools count changes least over the run (of those about as
+    good, the longest),
+    if it does better than "none of ours has left" (a window longer than the counts span).
+    Whole seconds first, then tenths around the best.
+    """
+    def swing(length: float) -> int:
+        total, previous = 0, None
+        for sent_at, used in counts:
+            ours = bisect.bisect_right(sends, sent_at) - bisect.bisect_right(sends, sent_at - length)
+            if previous is not None:
+                total += abs(used - ours - previous)
+            previous = used - ours
+        return total
+
+    def best(candidates: list[float]) -> float:
+        # The longest of those about as good as the best: too long only wastes a little.
+        swings = {length: swing(length) for length in candidates}
+        least = min(swings.values())
+        return max(length for length, value in swings.items() if value <= least * 1.05 + 1)
+
+    whole = [float(n) for n in range(max(1, math.ceil(shortest)), math.floor(longest) + 1)]
+    if not whole:
+        return None
+    found = best(whole)
+    if swing(found) >= swing(math.inf):
+        return None  # none of ours leaving explains the counts as well: nothing learnt
+    return best([found + tenth / 10 for tenth in range(-9, 10) if found + tenth / 10 >= shortest])
+
+
+@dataclass
+class _Counted:
+    """A request in the account's window, placed on the axis of our send times.
+
+    The server counts a request some time after it is sent; that delay is about the same
+    for every request (it varies by at most the governor's `spread`), so comparing send
+    times compares counting times. Ours: sent at `sent_from` (= `sent_to`), counted before
+    `answered_by`, its answer (None while on its way). Other tools': counted between the
+    counts of two of our requests, sent at `sent_from` and `sent_to`, before the answer
+    that revealed it (`sent_from` is -inf for what filled the window before our first).
+    """
+
+    sent_from: float
+    sent_to: float
+    answered_by: float | None
+    sequence: int = 0  # ours: the ticket's; 0 for other tools'
     gone: bool = False  # the server's count says it has left the window
 
     @property
-    def in_window(self) -> bool:
-        return not (self.refused or self.gone)
+    def ours(self) -> bool:
+        return self.sequence > 0
 
 
 @dataclass(frozen=True)
 class _Observation:
-    """What one answer said: `used` of `limit` counted when the request `sequence` was."""
+    """What one answer said: `used` of `limit` counted when request `sequence` was."""
 
     sequence: int
-    sent_at: float  # on our send-time axis
+    sent_at: float
     seen_at: float
     used: int
     limit: int
@@ -135,148 +194,237 @@ class _Observation:
 
 
 @dataclass
-class AccountWindow:
-    """The mirror of the account's rolling window, on the axis of our send times."""
+class _Sorting:
+    """The mirror's entries as one answer sees them (see `AccountWindow.reconcile`)."""
 
-    window: float | None = None  # known, or bounded from above; None while unbounded
-    exact: bool = False  # the window came from a reset seen alone in it
+    surely_in: list[_Counted] = field(default_factory=list)  # counted before it, not expired
+    maybe_expired: list[_Counted] = field(default_factory=list)  # counted before it, maybe left
+    maybe_later: list[_Counted] = field(default_factory=list)  # maybe counted only after it
+
+
+@dataclass
+class AccountWindow:
+    """The mirror of the account's rolling window, on our own clock."""
+
+    length: float = math.inf  # the window, or an upper bound of it; inf while unknown
+    exact: bool = False  # the length came from a reset
     longest_reset: float = 0.0
-    shortest_bound: float = math.inf  # the window is at most this long (see bound_window)
-    steady_reset: float | None = None  # every recent answer gave this reset
     resets: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_RESET_SAMPLES))  # (when, reset)
-    margin: float = 0.5
-    ours: deque[_Sent] = field(default_factory=deque)
-    others: deque[float] = field(default_factory=deque)  # send-axis times of others' requests
-    others_seen: int = 0  # others' requests inferred over the run
-    arrivals: deque[tuple[float, int]] = field(default_factory=deque)  # (when, how many) of others'
+    entries: deque[_Counted] = field(default_factory=deque)
+    others_in: int = 0  # other tools' requests in the window at the last answer
+    others_seen: float = 0.0  # other tools' requests while we ran, about (from `others_in`)
+    others_changes: deque[int] = field(default_factory=lambda: deque(maxlen=_CHANGE_SAMPLES))
     last: _Observation | None = None
-    first_others_rate: float = 0.0
+    counts: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=_FIT_SAMPLES))
+    counted_sends: deque[float] = field(default_factory=lambda: deque(maxlen=_FIT_SAMPLES))
+    first_dropped: float = math.inf  # when the counts first showed ours leaving
+    dropped_bound: float = math.inf  # ... and the shortest window they showed
+    fits: deque[float] = field(default_factory=lambda: deque(maxlen=_FITS_AGREEING))
+    fitted: bool = False  # the last fits agree: the length is taken as known
+    spread: float = math.inf  # how much our send-to-count times vary, at most (see RateGovernor)
 
     @property
-    def length(self) -> float:
-        """The window to reckon with for rates and margins (the longest reset while unknown)."""
-        return self.window if self.window is not None else max(self.longest_reset, 1.0)
+    def known(self) -> bool:
+        return math.isfinite(self.length)
 
     @property
     def trusted(self) -> bool:
-        """The window's length is known (not only bounded), so expiries can be predicted."""
-        return self.exact or self.steady_reset is not None
+        """A reset said the length: our requests may be expected to leave (a bound is not enough:
+        with it, only the counts free room)."""
+        return self.exact or self.fitted
 
-    def expiry(self, moment: float) -> float:
-        """When a request counted at `moment` leaves the window (never, while unknown)."""
-        return moment + self.length + self.margin if self.trusted else math.inf
+    @property
+    def reckoned(self) -> float:
+        """The window to reckon with for rates (the longest reset while unknown)."""
+        return self.length if self.known else max(self.longest_reset, 1.0)
 
-    # --- learning ---
+    def expiry(self, entry: _Counted) -> float:
+        """When a request sent from now on is surely counted after `entry` has left (inf: unknown).
 
-    def learn_window(self, headers: RateHeaders, seen_at: float) -> None:
-        """A reset with only this request in the window is the window (either meaning)."""
+        One window after its place on the send axis, plus the spread of delays; never later
+        than one window after its answer, by which it was surely counted.
+        """
+        if entry.gone:
+            return -math.inf
+        if entry.answered_by is None:
+            return math.inf
+        return min(entry.answered_by, entry.sent_to + self.spread) + self.length
+
+    def foreseen_expiry(self, entry: _Counted) -> float:
+        """`expiry` once the window is trusted; before, nothing leaves until counts show it."""
+        if self.trusted or entry.gone:
+            return self.expiry(entry)
+        return math.inf
+
+    def _counted_before(self, entry: _Counted, seen: _Observation) -> bool:
+        return entry.sent_to + self.spread < seen.sent_at or (
+            entry.answered_by is not None and entry.answered_by <= seen.sent_at)
+
+    def _surely_in(self, entry: _Counted, seen: _Observation) -> bool:
+        """Counted before `seen` was, and not yet left then."""
+        slack = min(self.spread, seen.seen_at - seen.sent_at)
+        # (when another tool's request was counted is only bounded: never sure it is still in)
+        return (entry.ours and self._counted_before(entry, seen)
+                and entry.sent_from + self.length > seen.sent_at + slack)
+
+    def _surely_out(self, entry: _Counted, seen: _Observation) -> bool:
+        """Left before `seen` was counted."""
+        return entry.gone or self.expiry(entry) <= seen.sent_at
+
+    # --- learning the window's length ---
+
+    def learn_from_reset(self, headers: RateHeaders, seen_at: float) -> None:
+        """A reset with only this request counted is the window (either meaning); so is the
+        same reset, of 5 s or more, on ten answers in a row spread over 2 s or more (one
+        that counted down to a slot would have changed meanwhile)."""
         reset = float(math.ceil(headers.reset - 1e-9))
         if reset <= 0:
             return
         self.longest_reset = max(self.longest_reset, reset)
         self.resets.append((seen_at, reset))
-        if headers.used <= 1:
-            self.window, self.exact = reset, True
+        steady = (len(self.resets) == self.resets.maxlen and reset >= 5
+                  and self.resets[-1][0] - self.resets[0][0] >= 2.0
+                  and all(value == self.longest_reset for _, value in self.resets))
+        if headers.used <= 1 or steady:
+            self.exact = True
+            self.length = min(self.length, reset) if self.known else reset
+
+    def learn_from_counts(self, seen: _Observation) -> None:
+        """While no reset said the window, fit its length to the counts (see `fit_window`)."""
+        self.counts.append((seen.sent_at, seen.used))
+        self.counted_sends.append(seen.sent_at)
+        if self.exact or not math.isfinite(self.first_dropped) or len(self.counts) % _FIT_EVERY:
             return
-        if self.window is not None and reset > self.window:
-            self.window = reset  # no reset is longer than the window
-        # "Until the whole window clears" gives the window on every answer: the same
-        # value each time. (Windows under 5 s are not plausible for Ontraport, and a busy
-        # window under the other meaning gives small, similar values.)
-        if (len(self.resets) == self.resets.maxlen and self.longest_reset >= 5
-                and all(value == self.longest_reset for _, value in self.resets)):
-            self.steady_reset = self.longest_reset
-            if not self.exact:
-                self.window = self.longest_reset
+        # Only counts after ours were first seen leaving: by then whatever filled the window
+        # before we started has left too (while it leaves and we replace it, a short window
+        # with ours leaving instead fits the counts as well). And a length is only told by
+        # counts spanning well more than it.
+        counts = [count for count in self.counts if count[0] >= self.first_dropped]
+        if len(counts) < _FIT_EVERY:
+            return
+        longest = min(self.length, _LONGEST_WINDOW, (counts[-1][0] - counts[0][0]) / 1.5)
+        # (Ours leaving showed a bound: with other tools sending as much as we do, at most
+        # about twice the window. A fit far below it is an artefact of periodic traffic.)
+        shortest = max(self.longest_reset - 1, 1.0, self.dropped_bound / 2.5)
+        found = fit_window(sorted(self.counted_sends), counts, shortest, longest)
+        if found is not None:
+            self.fits.append(found)
+            self.bound(found + min(self.spread, 0.5))
+            # The same length fitted again and again, as the counts move on: take it as known.
+            self.fitted = len(self.fits) == self.fits.maxlen and max(self.fits) - min(self.fits) <= 0.5
 
-    def bound_window(self, seen: _Observation) -> None:
-        """The window can be no longer than the count allows.
+    def bound(self, seconds: float) -> None:
+        """The window is at most `seconds` long (never less than a reset said)."""
+        if seconds < self.length:
+            self.length = max(seconds, self.longest_reset - 1.0, 0.5)
 
-        If the server counted `used` requests when ours at `sent_at` was, our `used`-th
-        latest answered request before it had already left the window: the window is at
-        most the time since (plus the margin by which send-to-count delays differ). The
-        tightest bound of the run, never less than the longest reset (no reset is longer
-        than the window), is the window to reckon with until a reset says it exactly. Too
-        long a window only makes the mirror hold requests longer than the server does.
-        """
-        counted = [s.sent_at for s in self.ours if s.answered and not s.refused and s.sequence < seen.sequence]
-        if seen.used >= 1 and len(counted) >= seen.used:
-            self.shortest_bound = min(self.shortest_bound, seen.sent_at - counted[-seen.used] + self.margin)
-        if not self.trusted and math.isfinite(self.shortest_bound):
-            self.window = max(self.longest_reset, float(math.ceil(self.shortest_bound)))
+    # --- reconciling with the server's count ---
 
     def reconcile(self, seen: _Observation) -> None:
         """Make the mirror count what the server counted when `seen` was counted.
 
-        More than the mirror holds: requests of other tools. Fewer: the oldest entries have
-        left (a rolling window always loses its oldest first), whoever sent them.
+        Fewer than the mirror surely holds: the oldest have left, and the window is no
+        longer than the time since they were sent. More: requests of other tools, as many
+        as the count shows beyond ours, none of them assumed to leave before the next
+        answer says so (other tools keep sending; when they stop, the count shows it).
         """
-        if self.last is not None and seen.sequence < self.last.sequence:
-            return  # an older answer overtaken by a newer one says nothing new
-        first, self.last = self.last is None, seen
-        self.forget(seen.sent_at)
-        # Ours still unanswered may reach the server after this one: leave them out here.
-        ours = [s for s in self.ours if s.in_window and (s.answered or s.sequence == seen.sequence)
-                and s.sequence <= seen.sequence and self.expiry(s.sent_at) > seen.sent_at]
-        others = [t for t in self.others if t <= seen.sent_at]
-        surplus = seen.used - len(ours) - len(others)
-        if surplus > 0:
-            self.others.extend([seen.sent_at] * surplus)
-            self.others_seen += surplus
-            if first:
-                self.first_others_rate = surplus / max(seen.reset, 1.0)
-            else:  # what filled the window before we started has no rate
-                self.arrivals.append((seen.sent_at, surplus))
-        for _ in range(-surplus):
-            if others and (not ours or others[0] <= ours[0].sent_at):
-                self.others.remove(others.pop(0))
-            elif ours:
-                ours.pop(0).gone = True
+        self.entries = deque(entry for entry in self.entries if entry.ours)
+        sorting = self._sort(seen)
+        surplus = seen.used - 1 - len(sorting.surely_in)
+        if surplus < 0:
+            self._drop_oldest(sorting.surely_in, -surplus, seen)
+            surplus = 0
+        kept = 0
+        for entry in sorting.maybe_expired:  # the likelier reading: gone a window after sending
+            entry.gone = entry.sent_from + self.length <= seen.sent_at
+            kept += not entry.gone
+        likely_counted = sum(1 for entry in sorting.maybe_later if entry.sent_from <= seen.sent_at)
+        others = max(0, surplus - kept - likely_counted)
+        self._count_others(others, seen)
+        self.forget()
 
-    def forget(self, now: float) -> None:
-        """Drop what has left the window by `now` (our send log keeps a minute for the cap)."""
-        while self.others and self.expiry(self.others[0]) <= now:
-            self.others.popleft()
-        horizon = now - max(60.0, self.length + self.margin) - 1
-        while self.ours and self.ours[0].sent_at < horizon and self.expiry(self.ours[0].sent_at) <= now:
-            self.ours.popleft()
+    def _count_others(self, others: int, seen: _Observation) -> None:
+        """Other tools' requests in the window at `seen`: kept until the next answer says."""
+        if self.last is not None and self.others_in:
+            self.others_seen += self.others_in / self.reckoned * max(0.0, seen.seen_at - self.last.seen_at)
+        if self.last is not None:
+            self.others_changes.append(others - self.others_in)
+        self.others_in, self.last = others, seen
+        self.entries.extend(_Counted(-math.inf, seen.sent_at, seen.seen_at) for _ in range(others))
+
+    def _sort(self, seen: _Observation) -> _Sorting:
+        sorting = _Sorting()
+        for entry in self.entries:
+            if entry.sequence == seen.sequence or self._surely_out(entry, seen):
+                continue
+            if self._surely_in(entry, seen):
+                sorting.surely_in.append(entry)
+            elif self._counted_before(entry, seen):
+                sorting.maybe_expired.append(entry)  # counted before it, maybe left since
+            elif entry.sent_from <= seen.sent_at + self.spread:
+                sorting.maybe_later.append(entry)  # sent about when it was: counted before or after
+        return sorting
+
+    def _drop_oldest(self, surely_in: list[_Counted], count: int, seen: _Observation) -> None:
+        """`count` of the entries believed in have left: the window is shorter than thought."""
+        by_age = sorted(surely_in, key=lambda entry: entry.sent_from)
+        # The `count` that left include one sent no earlier than the count-th oldest.
+        slack = min(self.spread, seen.seen_at - seen.sent_at)
+        self.first_dropped = min(self.first_dropped, seen.sent_at)
+        self.dropped_bound = min(self.dropped_bound, seen.sent_at - by_age[count - 1].sent_from + slack)
+        self.bound(self.dropped_bound)
+        for entry in by_age[:count]:
+            entry.gone = True
+
+    def forget(self) -> None:
+        """Drop what has left the window for every answer still to come."""
+        in_flight = [entry.sent_from for entry in self.entries if entry.answered_by is None]
+        horizon = min(in_flight, default=math.inf)
+        if self.last is not None:
+            horizon = min(horizon, self.last.seen_at)
+        self.entries = deque(entry for entry in self.entries if self.expiry(entry) > horizon)
 
     # --- predicting ---
 
-    def others_rate(self, now: float) -> float:
-        """Other tools' requests per second, seen arriving over the last window.
+    def others_rise(self) -> int:
+        """How much other tools' count may grow from one answer to the next (1 or more).
 
-        While the window is not known, arrivals are seen net of unknown expiries; then
-        what others had in the window at our first request, over the first reset (their
-        rate if they send steadily, more if the reset is short), is the floor.
+        While they send, what they add and what leaves about balance out; this is how far
+        the balance swings (its 90th percentile over recent answers), kept free for them.
         """
-        while self.arrivals and self.arrivals[0][0] <= now - self.length:
-            self.arrivals.popleft()
-        seen = sum(count for _, count in self.arrivals) / self.length
-        return seen if self.trusted else max(seen, self.first_others_rate)
-
-    def ours_alive(self, now: float) -> list[float]:
-        """Expiry times of our requests still in the window at `now`."""
-        return [self.expiry(s.sent_at) for s in self.ours if s.in_window and self.expiry(s.sent_at) > now]
+        if not self.others_in:
+            return 0
+        changes = sorted(self.others_changes)
+        return max(1, changes[int(0.9 * len(changes))] if changes else 1)
 
     def ready_at(self, now: float, room: int) -> float:
         """The earliest moment at which fewer than `room` requests are in the window.
 
-        While the window is unbounded nothing is known to expire; but once the last reset
-        has passed a slot is free (whichever meaning), so one request may probe then.
+        While nothing is known to expire, a slot is free once the last reset has passed
+        (whichever meaning), so one request may probe then, once every answer is in.
         """
-        expiries = sorted(self.ours_alive(now) + [self.expiry(t) for t in self.others if self.expiry(t) > now])
+        expiries = sorted(e for e in map(self.foreseen_expiry, self.entries) if e > now)
         excess = len(expiries) - room + 1
         ready = now if excess <= 0 else expiries[excess - 1]
         last = self.last
-        if math.isinf(ready) and last is not None and all(s.answered for s in self.ours if s.sequence > last.sequence):
+        if math.isinf(ready) and last is not None and all(entry.answered_by is not None for entry in self.entries):
             return last.seen_at + max(last.reset, 0.5)
         return ready
 
     def in_window(self, now: float) -> tuple[int, int]:
         """(requests counted in the window now, of them other tools'), as far as known."""
-        others = sum(1 for t in self.others if self.expiry(t) > now)
-        return len(self.ours_alive(now)) + others, others
+        alive = [entry for entry in self.entries if self.foreseen_expiry(entry) > now]
+        return len(alive), sum(1 for entry in alive if not entry.ours)
+
+    def ours_alive(self, now: float) -> list[float]:
+        """Expiry times of our requests in the window at `now`."""
+        return [e for e in (self.foreseen_expiry(entry) for entry in self.entries if entry.ours) if e > now]
+
+    def find(self, sequence: int) -> _Counted | None:
+        for entry in reversed(self.entries):
+            if entry.sequence == sequence:
+                return entry
+        return None
 
 
 class RateGovernor:
@@ -304,6 +452,7 @@ class RateGovernor:
         self._hold_until = 0.0  # after a 429: nobody sends before
         self._probing = False  # after a 429: one request at a time until one gets through
         self._rtts: deque[float] = deque(maxlen=_RTT_SAMPLES)
+        self._sends: deque[float] = deque()  # our send times of the last minute (for the cap)
         self._announced_until = 0.0
         # What the waiting cost, for the run summary.
         self.wait_seconds = 0.0
@@ -314,40 +463,30 @@ class RateGovernor:
     def window(self) -> float | None:
         if self.limit is None:
             return None
-        return self.mirror.window if self.mirror.window is not None else self.mirror.length
+        return self.mirror.reckoned
 
     # --- the budget as currently known ---
-
-    def _margin(self) -> float:
-        """Seconds by which Ontraport's count of a request may lag our send time, at most.
-
-        A constant delay only shifts Ontraport's window against ours; what can push one
-        request too many into its window is how much the delay varies: the spread of
-        recent round trips (plus a little), capped at a tenth of the window so one slow
-        outlier cannot waste much of the budget.
-        """
-        tenth = self.mirror.length / 10
-        if len(self._rtts) < 2:
-            return min(0.5, tenth)
-        return min(max(self._rtts) - min(self._rtts) + 0.1, tenth)
 
     @property
     def cap(self) -> int | None:
         """How many of our own requests may be in one window; None while it is unknown."""
         return None if self.limit is None else max(1, math.floor(self.limit * self.share))
 
-    def _room(self, now: float) -> int:
-        """How many requests the window may hold when ours is counted.
+    def _spread(self) -> float:
+        """How much the time from sending to being counted varies between our requests, at most.
 
-        Other tools keep sending between the last answer and our request's arrival: about
-        their rate times that gap (rounded up) stays free for them.
+        The spread of recent round trips, plus a little: it bounds how much sooner a new
+        request can be counted, relative to its send time, than an old one was. While few
+        answers are in, none is assumed (each answer's own time bounds its request's count).
         """
+        if len(self._rtts) < 5:
+            return math.inf
+        return max(self._rtts) - min(self._rtts) + 0.05
+
+    def _room(self, now: float) -> int:
+        """How many requests the window may hold when ours is counted (some kept for others)."""
         assert self.limit is not None
-        last = self.mirror.last
-        gap = (now - last.sent_at) if last is not None else 0.0
-        expected = self.mirror.others_rate(now) * (max(gap, 0.0) + self._margin())
-        keep = math.ceil(expected) if self.mirror.others_seen else 0
-        return max(1, self.limit - keep)
+        return max(1, self.limit - self.mirror.others_rise())
 
     def _ready_at(self, now: float) -> float:
         """The earliest moment a request may be sent (now, if it may go right away)."""
@@ -355,7 +494,7 @@ class RateGovernor:
         if self._in_flight and (not self._headers_seen or self._probing):
             return math.inf  # learn from the answer out before sending more
         if self.limit is not None:
-            self.mirror.margin = self._margin()
+            self.mirror.spread = self._spread()
             ready = max(ready, self.mirror.ready_at(now, self._room(now)))
             cap = self.cap
             if self.share < 1 and cap is not None:
@@ -364,9 +503,10 @@ class RateGovernor:
                 if excess > 0:
                     ready = max(ready, ours[excess - 1])
         if self.max_requests_per_minute:
-            recent = [s.sent_at for s in self.mirror.ours if s.sent_at > now - 60.0]
-            if len(recent) >= self.max_requests_per_minute:
-                ready = max(ready, recent[-self.max_requests_per_minute] + 60.0)
+            while self._sends and self._sends[0] <= now - 60.0:
+                self._sends.popleft()
+            if len(self._sends) >= self.max_requests_per_minute:
+                ready = max(ready, self._sends[-self.max_requests_per_minute] + 60.0)
         return ready
 
     # --- the calls every request makes ---
@@ -406,10 +546,14 @@ class RateGovernor:
         now = self._clock()
         if self._ready_at(now) > now:
             return None
+        # After a quiet spell the account may have changed (a lowered limit, a tool that
+        # filled the window): one request goes first, and the others follow its answer.
+        if self._sends and now - self._sends[-1] >= QUIET_SECONDS:
+            self._probing = True
         self._sequence += 1
         self._in_flight += 1
-        self.mirror.ours.append(_Sent(self._sequence, now))
-        self.mirror.forget(now)
+        self.mirror.entries.append(_Counted(now, now, None, self._sequence))
+        self._sends.append(now)
         return Ticket(sent_at=now, sequence=self._sequence)
 
     def observe(self, ticket: Ticket, headers: Mapping[str, str] | None, status: int | None,
@@ -426,10 +570,10 @@ class RateGovernor:
             if headers is not None:
                 self._headers_seen = True
                 self._rtts.append(now - ticket.sent_at)
-            sent = self._find(ticket)
-            sent.answered = True
+            entry = self.mirror.find(ticket.sequence) or _Counted(ticket.sent_at, ticket.sent_at, None, ticket.sequence)
+            entry.answered_by = now  # a failed send may still have been counted: held a window too
             if status == 429:
-                wait = self._refused(sent, ticket, parsed, now, text)
+                wait = self._refused(entry, ticket, parsed, now, text)
             else:
                 wait = 0.0
                 self._probing = False
@@ -440,32 +584,26 @@ class RateGovernor:
 
     def _counted(self, ticket: Ticket, headers: RateHeaders, now: float) -> None:
         self.limit, self.limit_source = headers.limit, "headers"
-        self.mirror.learn_window(headers, ticket.sent_at)
+        self.mirror.learn_from_reset(headers, now)
         seen = _Observation(ticket.sequence, ticket.sent_at, now, headers.used, headers.limit, headers.reset)
-        self.mirror.bound_window(seen)
-        self.mirror.margin = self._margin()
+        self.mirror.learn_from_counts(seen)
         self.mirror.reconcile(seen)
 
-    def _find(self, ticket: Ticket) -> _Sent:
-        for sent in reversed(self.mirror.ours):
-            if sent.sequence == ticket.sequence:
-                return sent
-        return _Sent(ticket.sequence, ticket.sent_at)  # long forgotten: nothing to mark
-
-    def _refused(self, sent: _Sent, ticket: Ticket, headers: RateHeaders | None, now: float, text: str | None) -> float:
+    def _refused(self, entry: _Counted, ticket: Ticket, headers: RateHeaders | None, now: float,
+                 text: str | None) -> float:
         """A 429: hold everyone until the reset (or until the mirror has room), then probe."""
         self.refusals += 1
-        sent.refused = True
+        entry.gone = True  # a refused request is not counted
         if headers is not None:
             self.limit, self.limit_source = headers.limit, "headers"
             wait = headers.reset
         else:
             wait = self._learn_from_refusal(ticket, now, text)
         wait = max(wait, 0.5)
-        if self.limit is not None:
-            self.mirror.margin = self._margin()
+        if self.limit is not None and self.mirror.trusted:
             # A lowered limit: the window may hold more than the new limit; wait it out.
-            wait = max(wait, self.mirror.ready_at(now, self.limit) - now) if self.mirror.window else wait
+            ready = self.mirror.ready_at(now, self.limit)
+            wait = max(wait, ready - now) if math.isfinite(ready) else wait
         self._hold_until = max(self._hold_until, now + wait)
         self._probing = True
         return wait
@@ -473,12 +611,13 @@ class RateGovernor:
     def _learn_from_refusal(self, ticket: Ticket, now: float, text: str | None) -> float:
         """No headers: the limit is what the 429 says, or how many of ours got through."""
         stated = parse_refusal(text)
-        if self.mirror.window is None:
-            self.mirror.window = stated[1] if stated else _DOCUMENTED_WINDOW
+        if not self.mirror.known:
+            self.mirror.length = stated[1] if stated else _DOCUMENTED_WINDOW
             self.mirror.exact = True  # nothing better will come: take it as said
-        window = self.mirror.window
-        through = sum(1 for s in self.mirror.ours
-                      if not s.refused and s.sequence < ticket.sequence and s.sent_at > ticket.sent_at - window)
+        window = self.mirror.length
+        through = sum(1 for entry in self.mirror.entries
+                      if entry.ours and not entry.gone and entry.sequence < ticket.sequence
+                      and entry.sent_from > ticket.sent_at - window)
         learned = min(stated[0], max(through, 1)) if stated else max(through, 1)
         self.limit = learned if self.limit is None else min(self.limit, learned)
         self.limit_source = "429"
@@ -498,7 +637,7 @@ class RateGovernor:
         if now < self._hold_until:
             return f"waiting {seconds} for the rate limit: Ontraport answered 429 (too many requests)"
         used, others = self.mirror.in_window(now)
-        if self.mirror.last is not None and not self.mirror.trusted:
+        if self.mirror.last is not None and not self.mirror.known:
             used = self.mirror.last.used
         window = self.window or 0.0
         return (f"waiting {seconds} for the rate limit: {used} of {self.limit} requests of the last "
@@ -513,7 +652,7 @@ class RateGovernor:
                 "window_known": self.mirror.trusted,
                 "cap": self.cap,
                 "in_flight": self._in_flight,
-                "others_requests": self.mirror.others_seen,
+                "others_requests": round(self.mirror.others_seen),
                 "refusals": self.refusals,
                 "wait_seconds": round(self.wait_seconds, 3),
                 "waits": self.waits,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tap_ontraport.governor import RateGovernor, RateHeaders, parse_refusal
+from tap_ontraport.governor import RateGovernor, RateHeaders, fit_window, parse_refusal
 
 
 class Clock:
@@ -181,27 +181,66 @@ def _left_to_us(server: SlidingWindowServer, start: float, end: float) -> float:
     return server.ours_between(start, end) / left
 
 
+@pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("burst", [1, 6])
-def test_another_tool_on_the_account_is_left_its_half(burst):
+def test_another_tool_on_the_account_is_left_its_half(burst, seed):
     # the other sends 3/s (half of 60 per 10 s), steadily or 6 at a time every 2 s, from
     # before we start; resets that say when the window clears: we take >= 0.90 of what it
-    # leaves, and are refused only while the first answers are still teaching the window
+    # leaves, without a single 429, and the summary's count of its requests is about right
     server = SlidingWindowServer(60, 10, reset_meaning="window")
-    governor = simulate(server, latency=0.25, jitter=0.05, duration=300, other=OtherTool(rate=3.0, burst=burst))
-    assert server.ours_rejected <= 3
-    assert _left_to_us(server, 20.0, 300.0) >= 0.90
-    assert governor.snapshot()["others_requests"] >= 0.8 * len(server.others_served)
-
-
-@pytest.mark.parametrize("burst", [1, 6])
-def test_another_tool_and_resets_that_count_to_one_slot(burst):
-    # the same, but each reset says only when the oldest request leaves, and the window is
-    # never empty: its length stays unknown, so the governor sends only on what the
-    # counts confirm. Never refused; it takes less than the issue's 0.90 (a known gap).
-    server = SlidingWindowServer(60, 10, reset_meaning="slot")
-    simulate(server, latency=0.25, jitter=0.05, duration=300, other=OtherTool(rate=3.0, burst=burst))
+    governor = simulate(server, latency=0.25, jitter=0.05, duration=300, other=OtherTool(rate=3.0, burst=burst),
+                        seed=seed)
     assert server.ours_rejected == 0
-    assert _left_to_us(server, 20.0, 300.0) >= 0.45
+    assert _left_to_us(server, 20.0, 300.0) >= 0.90
+    assert 0.85 <= governor.snapshot()["others_requests"] / len(server.others_served) <= 1.15
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("burst", [1, 6])
+def test_another_tool_and_resets_that_count_to_one_slot(burst, seed):
+    # the same, but each reset says only when the oldest request leaves, and the window is
+    # never empty, so no reset ever says how long it is: the counts do (`fit_window`),
+    # within a minute. Until then requests go only where the counts show room, and a few
+    # probes meet the other tool's requests (a known gap: 1 to 10 x 429 in the first 45 s,
+    # none after); from then on >= 0.90 of what the other leaves.
+    server = SlidingWindowServer(60, 10, reset_meaning="slot")
+    governor = simulate(server, latency=0.25, jitter=0.05, duration=300, other=OtherTool(rate=3.0, burst=burst),
+                        seed=seed)
+    assert all(moment < 45 for moment in server.refused_at) and server.ours_rejected <= 10
+    assert _left_to_us(server, 20.0, 300.0) >= 0.90
+    assert governor.mirror.trusted and 10 <= governor.window <= 10.6
+
+
+def test_without_other_tools_none_are_imagined():
+    # our own requests overtaking each other on the way must not be taken for another tool's
+    # (a few are, where the delays of two of ours differ by more than any before)
+    server = SlidingWindowServer(60, 10, reset_meaning="slot")
+    governor = simulate(server, latency=0.45, jitter=0.1, workers=8, duration=120)
+    assert governor.snapshot()["others_requests"] <= 0.02 * len(server.ours_served)
+
+
+def _counts_with_a_window(window: float, other_every: float, seconds: float = 60.0):
+    """Our sends (a burst, then one per 0.2 s) and the counts a rolling window gives them."""
+    ours = [n * 0.01 for n in range(30)] + [1.0 + n * 0.2 for n in range(int((seconds - 1) / 0.2))]
+    others = [-window + n * other_every for n in range(int((seconds + window) / other_every))]
+    counted = sorted([(t, True) for t in ours] + [(t, False) for t in others])
+    counts = []
+    for moment, is_ours in counted:
+        if is_ours:
+            counts.append((moment, sum(1 for t, _ in counted if moment - window < t <= moment)))
+    return ours, counts
+
+
+@pytest.mark.parametrize("window", [10.0, 30.0])
+def test_fit_window_finds_the_window_from_counts_alone(window):
+    ours, counts = _counts_with_a_window(window, other_every=0.35, seconds=4 * window)
+    found = fit_window(ours, counts, 1.0, 2.5 * window)
+    assert found is not None and abs(found - window) <= 0.3
+
+
+def test_fit_window_says_nothing_when_the_counts_span_less_than_the_window():
+    ours, counts = _counts_with_a_window(30.0, other_every=0.35, seconds=20.0)
+    assert fit_window(ours, counts, 1.0, 13.0) is None
 
 
 @pytest.mark.parametrize("meaning", MEANINGS)
@@ -247,10 +286,11 @@ def test_a_raised_limit_is_used_from_the_second_window(meaning):
 
 @pytest.mark.parametrize("meaning", MEANINGS)
 def test_a_lowered_limit_costs_few_429s(meaning):
-    # 120 -> 60 per 10 s at t=60: the requests already out are refused, no more
+    # 120 -> 60 per 10 s at t=60, while the window is full: the first request after the
+    # wait goes alone and is refused; the others learn from it. At most 2 x 429.
     server = SlidingWindowServer(120, 10, reset_meaning=meaning, limit_changes=[(60.0, 60)])
-    simulate(server, latency=0.25, jitter=0.05, duration=160)
-    assert server.ours_rejected <= 4
+    simulate(server, latency=0.25, jitter=0.05, duration=160, workers=8)
+    assert server.ours_rejected <= 2
     assert use(server, 80.0, 160.0) >= 0.90
 
 

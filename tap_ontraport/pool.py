@@ -11,6 +11,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+#: Requests in flight at once unless `max_parallel_requests` says otherwise: enough that a
+#: freed slot of the rate window is used at once even at half a second per answer (the
+#: governor, not this, bounds the rate).
+DEFAULT_PARALLEL_REQUESTS = 8
+
 
 class PagePool:
     """Runs `fetch(job)` on up to `workers` threads; results come back in completion order."""

@@ -54,7 +54,7 @@ from tap_ontraport.paging import (
     plan_segments,
     split_segment,
 )
-from tap_ontraport.pool import PagePool
+from tap_ontraport.pool import DEFAULT_PARALLEL_REQUESTS, PagePool
 from tap_ontraport.progress import StreamProgress
 from tap_ontraport.trouble import Refusal
 
@@ -363,7 +363,7 @@ class OntraportStream(RESTStream[PageToken]):
 
     @property
     def _workers(self) -> int:
-        return int(self.config.get("max_parallel_requests", 4))
+        return int(self.config.get("max_parallel_requests", DEFAULT_PARALLEL_REQUESTS))
 
     def _increment_stream_state(self, latest_record: dict, *, context: dict | None = None) -> None:  # type: ignore[override]
         """Bookmarks move once per completed run (paging.py), not per record."""

@@ -39,6 +39,7 @@ from tap_ontraport.governor import RateGovernor
 from tap_ontraport.inputs import check_catalog, check_state, read_json_object, unknown_settings
 from tap_ontraport.logs import drop_sdk_routine_lines, set_metrics_logging
 from tap_ontraport.objects import KNOWN_OBJECTS, ObjectType
+from tap_ontraport.pool import DEFAULT_PARALLEL_REQUESTS
 from tap_ontraport.progress import rate_limit_line, summary_lines, total_line
 from tap_ontraport.scheduler import Prefetcher
 from tap_ontraport.streams import FieldsStream, OntraportStream
@@ -118,7 +119,7 @@ class TapOntraport(Tap):
                     "window) this tap may use; the rest stays free for your other Ontraport integrations."),
         th.Property("max_requests_per_minute", th.IntegerType, title="Max requests per minute",
                     description="Optional absolute ceiling on this tap's request rate, on top of the share."),
-        th.Property("max_parallel_requests", th.IntegerType, default=4, title="Parallel requests",
+        th.Property("max_parallel_requests", th.IntegerType, default=DEFAULT_PARALLEL_REQUESTS, title="Parallel requests",
                     description="Requests kept in flight at once (1-16) when a large stream is read in key "
                     "ranges; the rate governor still bounds the rate."),
         th.Property("request_timeout", th.NumberType, default=60, title="Request timeout (seconds)",
@@ -212,7 +213,7 @@ class TapOntraport(Tap):
         streams = [s for s in self.streams.values() if isinstance(s, OntraportStream) and s.selected]
         if any(s.ABORT_AT_RECORD_COUNT is not None for s in streams):
             return None
-        return Prefetcher(streams, int(self.config.get("max_parallel_requests", 4)))
+        return Prefetcher(streams, int(self.config.get("max_parallel_requests", DEFAULT_PARALLEL_REQUESTS)))
 
     @property
     def account_meta(self) -> dict:

@@ -331,9 +331,11 @@ class AccountWindow:
         self.entries = deque(entry for entry in self.entries if entry.ours)
         sorting = self._sort(seen)
         surplus = seen.used - 1 - len(sorting.surely_in)
-        if surplus < 0:
+        if surplus < 0 and not self.exact:
             self._drop_oldest(sorting.surely_in, -surplus, seen)
-            surplus = 0
+        # (With the window known from a reset, fewer counted than surely in means only that
+        # a delay varied more than any before: the mirror keeps them, and errs on the safe side.)
+        surplus = max(surplus, 0)
         kept = 0
         for entry in sorting.maybe_expired:  # the likelier reading: gone a window after sending
             entry.gone = entry.sent_from + self.length <= seen.sent_at

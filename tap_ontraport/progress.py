@@ -118,7 +118,7 @@ def rate_limit_line(snapshot: Mapping[str, t.Any]) -> str:
         window_text += " (estimated)"
     source = "429 answers, no headers" if snapshot.get("limit_source") == "429" else "x-rate-limit-* headers"
     others = snapshot.get("others_requests")
-    others_text = f"; other tools used {plural(int(others), 'request')} while we ran" if others is not None else ""
+    others_text = f"; other tools used about {plural(int(others), 'request')} while we ran" if others is not None else ""
     return (
         f"Rate limit: {plural(int(snapshot['limit']), 'request')} {window_text} ({source}), "
         f"our cap {snapshot.get('cap')}{others_text}; requests held for the budget "

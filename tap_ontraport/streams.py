@@ -669,6 +669,12 @@ class OntraportStream(RESTStream[PageToken]):
             self._checkpoint_even_without_records()
         if gone:
             logger.info("%s: %d record(s) deleted in Ontraport since the last sweep", self.name, gone)
+        if sweep.progress.uncounted:
+            logger.warning(
+                "%s: the API answered %d of the deletion sweep's %d request(s) without a count "
+                "(`count=true`); those key ranges were listed key by key instead, which costs as "
+                "much as listing every key", self.name, sweep.progress.uncounted, sweep.progress.requests,
+            )
         finish_sweep(state, sweep)
         self._checkpoint()
 
@@ -683,13 +689,10 @@ class OntraportStream(RESTStream[PageToken]):
         token = PageToken(Segment(after=after, until=until), list_fields=self.key, count=True)
         response = self._fetch(token, None)
         count = to_integer(response.envelope.get("count")) if isinstance(response.envelope, dict) else None
-        if not isinstance(count, int):
-            raise ApiError(
-                f"Stream '{self.name}': the API answered a `count=true` read without a count; the "
-                "deletion sweep needs it (turn detect_deletions off for this account)."
-            )
         rows = response.data if isinstance(response.data, list) else []
         keys = tuple(k for k in (to_integer(row.get(self.key)) for row in rows) if isinstance(k, int))
+        if not isinstance(count, int):  # no count: the sweep lists the range (deletions.py)
+            return RangeAnswer(None, keys)
         if count > len(keys) and not keys:
             raise ApiError(f"Stream '{self.name}': the API counted {count} record(s) with keys above {after} "
                            "but listed none of their keys; the deletion sweep cannot go on.")

@@ -284,8 +284,9 @@ def parse_singer(path: Path) -> SingerStats:
 # --- reading what the sandbox saw ---
 
 
-#: What `stream_of_request` calls discovery's one-record reads (range=1).
-SAMPLE = "(discovery sample)"
+#: What `stream_of_request` calls the tap's one-record reads (range=1): discovery's, and a
+#: stream's check that its records carry the `dlm` a catalog asks for.
+SAMPLE = "(one-record read)"
 
 
 def stream_of_request(path: str, params: dict[str, str]) -> str:
@@ -296,7 +297,7 @@ def stream_of_request(path: str, params: dict[str, str]) -> str:
     tail = "/" + path.rstrip("/").split("/1", 1)[-1].lstrip("/")
     if tail == "/objects/meta":
         return "(meta)"
-    if params.get("range") == "1":  # discovery reads one record where meta lacks dlm
+    if params.get("range") == "1":  # one record: its fields, or whether it carries dlm
         return SAMPLE
     by_path = _paths_to_streams(describe_object, ACCOUNT_OBJECTS)
     if tail == "/objects" and params.get("objectID", "").isdigit():

@@ -226,108 +226,151 @@ def state_case() -> list[Verdict]:
                     f"{spread(sizes)} bytes")]
 
 
-def no_change_case(args: argparse.Namespace) -> list[Verdict]:
-    """The default account: a full sync, then a run with nothing changed."""
-    print("== the default sandbox account: full sync, then a no-change run ==")
+@dataclass
+class NoChangePair:
+    """One repetition of the nochange case: a full sync, then a run with nothing changed."""
 
+    methods: dict[str, str]  # stream -> replication method in the catalog
+    first: c.ChildRun
+    second: c.ChildRun
+    first_requests: dict[str, int]  # per stream, plus META and c.SAMPLE
+    second_requests: dict[str, int]
+    first_out: c.SingerStats
+    second_out: c.SingerStats
+
+    @property
+    def streams(self) -> list[str]:
+        """Every stream that may cost a request (`fields` is built from the meta answer)."""
+        return sorted((set(self.methods) | set(self.first_out.records)) - {"fields"})
+
+    @property
+    def allowed(self) -> int:
+        """The target of a no-change run: one request per stream and the meta call."""
+        return len(self.streams) + 1
+
+    @property
+    def second_total(self) -> int:
+        return sum(self.second_requests.values())
+
+    def over_one(self) -> dict[str, int]:
+        """The streams the no-change run read with more than one request."""
+        return {name: self.second_requests.get(name, 0) for name in self.streams
+                if self.second_requests.get(name, 0) > 1}
+
+    def second_of(self, method: str) -> int:
+        return sum(self.second_requests.get(name, 0) for name in self.streams if self.methods.get(name) == method)
+
+    @property
+    def meets_target(self) -> bool:
+        return (self.second_total <= self.allowed and not self.over_one()
+                and self.second_requests.get(META, 0) == 1 and self.first.returncode == 0 == self.second.returncode)
+
+
+def run_no_change_pair(args: argparse.Namespace) -> NoChangePair:
     with c.workdir() as folder:
         catalog = c.discover_catalog(folder, None, seed=args.seed)
         methods = c.replication_methods(catalog)
         with c.sandbox(seed=args.seed, rate_limit=0) as sb:
             config = c.write_config(folder, sb)
             first = c.run_tap(config, catalog=catalog, stdout_path=folder / "run1.jsonl")
-            first_requests = c.stream_requests(sb)
+            first_requests = dict(c.stream_requests(sb))
             first_out = c.parse_singer(folder / "run1.jsonl")
             state = folder / "state.json"
             state.write_text(json.dumps(first_out.last_state or {}))
             sb.counters.reset()
             second = c.run_tap(config, catalog=catalog, state=state, stdout_path=folder / "run2.jsonl")
-            second_requests = c.stream_requests(sb)
+            second_requests = dict(c.stream_requests(sb))
             second_out = c.parse_singer(folder / "run2.jsonl")
+    return NoChangePair(methods, first, second, first_requests, second_requests, first_out, second_out)
 
-    streams = sorted(set(methods) | set(first_out.records))
-    first_said = c.parse_summary(first.stderr)
-    second_said = c.parse_summary(second.stderr)
 
-    # --- run 1 ---
-    rows, misses = [], []
-    total_pages = 0
-    for name in streams:
-        records = first_out.records.get(name, 0)
-        requests = first_requests.get(name, 0)
-        tap_count = int(first_said.get(name, {}).get("requests", 0))
-        if name == "fields":  # built from the meta answer: no request of its own
-            rows.append([name, short(methods.get(name)), records, requests, "-", "-", tap_count, "n/a (from meta)"])
-            continue
+def print_first_run(pair: NoChangePair) -> list[Verdict]:
+    rows, misses, total_pages = [], [], 0
+    said = c.parse_summary(pair.first.stderr)
+    for name in pair.streams:
+        records, requests = pair.first_out.records.get(name, 0), pair.first_requests.get(name, 0)
         pages = math.ceil(records / c.PAGE)
         total_pages += pages
         ok = abs(requests - pages) <= 0.05 * pages
         if not ok:
             misses.append(name)
-        rows.append([name, short(methods.get(name)), records, requests, pages, requests - pages, tap_count,
-                     c.verdict(ok)])
-    others = {k: v for k, v in first_requests.items() if k not in streams and k not in (META, c.SAMPLE)}
-    meta_calls = first_requests.get(META, 0)
-    total = sum(first_requests.values())
-    print(f"run 1: full sync, tap exit {first.returncode}, wall {first.wall:.1f}s, "
-          f"{sum(first_out.records.values()):,} records, {first_out.states} STATE messages")
+        rows.append([name, short(pair.methods.get(name)), records, requests, pages, requests - pages,
+                     int(said.get(name, {}).get("requests", 0)), c.verdict(ok)])
+    rows.append(["fields", short(pair.methods.get("fields")), pair.first_out.records.get("fields", 0), 0, "-", "-",
+                 0, "n/a (from meta)"])
+    others = {k: v for k, v in pair.first_requests.items() if k not in pair.streams and k not in (META, c.SAMPLE)}
+    meta_calls, samples = pair.first_requests.get(META, 0), pair.first_requests.get(c.SAMPLE, 0)
+    total = sum(pair.first_requests.values())
+    print(f"run 1: full sync, tap exit {pair.first.returncode}, wall {pair.first.wall:.1f}s, "
+          f"{sum(pair.first_out.records.values()):,} records, {pair.first_out.states} STATE messages")
     c.print_table(["stream", "method", "records", "requests", "ceil(rec/50)", "extra", "tap says", "target"], rows)
-    samples = first_requests.get(c.SAMPLE, 0)
-    print(f"  meta calls: {meta_calls}; discovery samples (range=1, objects a catalog wants incremental "
-          f"but whose meta lacks dlm): {samples}; requests to anything else: {dict(others) or 'none'}")
+    print(f"  meta calls: {meta_calls}; one-record reads (range=1: objects the catalog wants incremental whose "
+          f"meta lacks dlm, checked before an unfiltered first read): {samples}; requests to anything else: "
+          f"{dict(others) or 'none'}")
     print(f"  total: {total} requests for {total_pages} pages of records + 1 meta call = {total_pages + 1}"
-          f" (+ {samples} samples)")
+          f" (+ {samples} one-record reads)")
     print()
-
-    # --- run 2 ---
-    rows2 = []
-    incremental = [name for name in streams if methods.get(name) == "INCREMENTAL"]
-    full = [name for name in streams if methods.get(name) != "INCREMENTAL" and name != "fields"]
-    inc_misses = []
-    for name in streams:
-        if name == "fields":
-            continue
-        requests = second_requests.get(name, 0)
-        records = second_out.records.get(name, 0)
-        if name in incremental:
-            expected, ok = 1, requests <= 1
-            if not ok:
-                inc_misses.append(name)
-            rows2.append([name, "INC", records, requests, expected, c.verdict(ok)])
-        else:
-            expected = math.ceil(first_out.records.get(name, 0) / c.PAGE)
-            rows2.append([name, "FULL", records, requests, expected, "(full re-read)"])
-    total2 = sum(second_requests.values())
-    inc_total = sum(second_requests.get(name, 0) for name in incremental)
-    full_total = sum(second_requests.get(name, 0) for name in full)
-    print(f"run 2: same account, state of run 1, tap exit {second.returncode}, wall {second.wall:.1f}s, "
-          f"{sum(second_out.records.values()):,} records re-emitted")
-    c.print_table(["stream", "method", "records", "requests", "expected", "target"], rows2)
-    print(f"  meta calls: {second_requests.get(META, 0)}; discovery samples: {second_requests.get(c.SAMPLE, 0)}; "
-          f"incremental streams: {len(incremental)} streams, {inc_total} requests; full-table streams: "
-          f"{len(full)} streams, {full_total} requests; total {total2}")
-    cross = [name for name in streams if name != "fields"
-             and int(second_said.get(name, {}).get("requests", -1)) != second_requests.get(name, 0)]
-    if cross:
-        print(f"  note: the tap's own Summary counts differ from the sandbox's for: {', '.join(cross)}")
-    print()
-
     ok_total = abs(total - samples - (total_pages + 1)) <= 0.05 * (total_pages + 1)
-    ok_exit = first.returncode == 0 == second.returncode
     return [
         Verdict("run 1: every stream within 5% of ceil(records/50)", not misses,
                 f"misses: {', '.join(misses)}" if misses else "none"),
         Verdict("run 1: one meta call in total", meta_calls == 1, str(meta_calls)),
         Verdict(f"run 1: total within 5% of {total_pages} pages + 1 meta", ok_total, str(total)),
-        Verdict("no-change run: <= 1 request per incremental (dlm or by key) stream + the meta call",
-                not inc_misses and second_requests.get(META, 0) == 1,
-                f"{inc_total} requests for {len(incremental)} streams, meta {second_requests.get(META, 0)}"
-                + (f"; more on: {', '.join(inc_misses)}" if inc_misses else "")
-                + f"; full-table streams re-read in full: {full_total} requests for {len(full)} streams"),
-        Verdict("no-change run: both runs exited 0", ok_exit, f"{first.returncode}, {second.returncode}"),
     ]
 
 
+def print_second_run(pair: NoChangePair) -> None:
+    said = c.parse_summary(pair.second.stderr)
+    rows = []
+    for name in pair.streams:
+        requests = pair.second_requests.get(name, 0)
+        method = short(pair.methods.get(name))
+        why = "" if requests <= 1 else ("no change marker: read in full" if method == "FULL" else "?")
+        rows.append([name, method, pair.second_out.records.get(name, 0), requests, 1, c.verdict(requests <= 1), why])
+    print(f"run 2: same account, state of run 1, tap exit {pair.second.returncode}, wall {pair.second.wall:.1f}s, "
+          f"{sum(pair.second_out.records.values()):,} records re-emitted")
+    c.print_table(["stream", "method", "records", "requests", "target", "verdict", "why more"], rows)
+    incremental = [n for n in pair.streams if pair.methods.get(n) == "INCREMENTAL"]
+    full = [n for n in pair.streams if pair.methods.get(n) != "INCREMENTAL"]
+    print(f"  meta calls: {pair.second_requests.get(META, 0)}; one-record reads: "
+          f"{pair.second_requests.get(c.SAMPLE, 0)}; incremental streams: {len(incremental)} streams, "
+          f"{pair.second_of('INCREMENTAL')} requests; full-table streams: {len(full)} streams, "
+          f"{pair.second_of('FULL_TABLE')} requests; "
+          f"total {pair.second_total} (target <= {pair.allowed}: {len(pair.streams)} streams + meta)")
+    cross = [n for n in pair.streams if int(said.get(n, {}).get("requests", -1)) != pair.second_requests.get(n, 0)]
+    if cross:
+        print(f"  note: the tap's own Summary counts differ from the sandbox's for: {', '.join(cross)}")
+    print()
+
+
+def no_change_case(args: argparse.Namespace) -> list[Verdict]:
+    """The default account: a full sync, then a run with nothing changed, `--repeat` times."""
+    print("== the default sandbox account: full sync, then a no-change run ==")
+    pairs = [run_no_change_pair(args) for _ in range(args.repeat)]
+    verdicts = print_first_run(pairs[0])
+    print_second_run(pairs[0])
+    rows = [[n + 1, sum(p.first_requests.values()), p.second_total, p.second_requests.get(META, 0),
+             p.second_requests.get(c.SAMPLE, 0), p.second_of("INCREMENTAL"), p.second_of("FULL_TABLE"), p.allowed,
+             f"{p.second.wall:.1f}", c.verdict(p.meets_target)] for n, p in enumerate(pairs)]
+    c.print_table(["rep", "run 1", "run 2", "meta", "1-record", "incremental", "full table", "target", "wall s",
+                   "verdict"], rows, title=f"every repetition (tables above: repetition 1 of {len(pairs)}):")
+    print()
+    over = pairs[0].over_one()
+    incremental_over = {n: k for n, k in over.items() if pairs[0].methods.get(n) == "INCREMENTAL"}
+    streams = len(pairs[0].streams)
+    return verdicts + [
+        Verdict(f"no-change run: <= 1 request per stream + the meta call (<= {pairs[0].allowed})",
+                all(p.meets_target for p in pairs),
+                f"run 2 {spread([p.second_total for p in pairs])} requests for {streams} streams + meta"
+                + (f"; more than one on: {', '.join(f'{n} {k}' for n, k in over.items())}" if over else "")),
+        Verdict("no-change run: 1 request per incremental (dlm or by key) stream, no one-record read",
+                not incremental_over and all(p.second_requests.get(c.SAMPLE, 0) == 0 for p in pairs),
+                f"{pairs[0].second_of('INCREMENTAL')} requests for "
+                f"{sum(pairs[0].methods.get(n) == 'INCREMENTAL' for n in pairs[0].streams)} streams"),
+        Verdict("no-change run: both runs exited 0 in every repetition",
+                all(p.first.returncode == 0 == p.second.returncode for p in pairs),
+                ", ".join(f"{p.first.returncode}/{p.second.returncode}" for p in pairs)),
+    ]
 
 
 def short(method: str | None) -> str:

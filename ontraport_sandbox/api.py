@@ -72,8 +72,9 @@ class Route:
 
 class Api:
     def __init__(self, account: Account, forbidden=(), seed: int = 1, refused=(),
-                 ignore_unknown_fields: bool = False):
+                 ignore_unknown_fields: bool = False, collection_count: bool = True):
         self.account = account
+        self.collection_count = collection_count  # False: collection reads ignore count=true
         self.forbidden = frozenset(int(o) for o in forbidden)
         self.refused = frozenset(int(o) for o in refused)  # meta lists them, reads answer 400
         self.ignore_unknown_fields = ignore_unknown_fields
@@ -169,7 +170,7 @@ class Api:
         with self.account.lock:
             matches = store.matches(query, self._rng())
             records = [store.render(p, query.list_fields) for p in matches.page()]
-            total = matches.total() if query.count else None
+            total = matches.total() if query.count and self.collection_count else None
         extra: dict[str, Any] = {"misc": []}
         if total is not None:
             extra["count"] = str(total)

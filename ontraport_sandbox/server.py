@@ -26,7 +26,7 @@ from .api import JSON, TEXT, Api, CollectionRequest, encode_json
 from .counters import Counters, LogEntry
 from .faults import REPLACING, Fault, FaultPlan
 from .ratelimit import OtherToolTraffic, RateScenario, RollingWindow
-from .variants import UNKNOWN_FIELD_IGNORED, account_objects, refused_objects, validate
+from .variants import NO_COLLECTION_COUNT, UNKNOWN_FIELD_IGNORED, account_objects, refused_objects, validate
 
 AUTH_FAILURE = "Your App ID and API Key do not authenticate."
 BUSY_MESSAGE = "The server is temporarily busy. Please try again."  # assumed wording
@@ -145,7 +145,8 @@ class Sandbox:
                                objects=account_objects(self.variants))
         self.api = Api(self.account, forbidden=forbidden, seed=seed,
                        refused=refused_objects(self.variants),
-                       ignore_unknown_fields=UNKNOWN_FIELD_IGNORED in self.variants)
+                       ignore_unknown_fields=UNKNOWN_FIELD_IGNORED in self.variants,
+                       collection_count=NO_COLLECTION_COUNT not in self.variants)
         self.counters = Counters()
         self.limiter = RollingWindow(rate_limit, rate_window, scenario=rate_scenario)
         self.fault_plan = FaultPlan(faults, seed)

@@ -21,6 +21,7 @@ UNKNOWN_FIELD_IGNORED = "unknown-field-ignored"
 BROKEN_OBJECT = "broken-object"
 META_ID_NUMERIC = "meta-id-numeric"
 REAL_META_TYPES = "real-meta-types"
+NO_COLLECTION_COUNT = "no-collection-count"
 
 VARIANTS: dict[str, str] = {
     TRANSACTIONS_WITHOUT_DLM: "Transaction records (46) carry no dlm and meta does not list it",
@@ -32,6 +33,8 @@ VARIANTS: dict[str, str] = {
     META_ID_NUMERIC: "meta lists the key (id) with type numeric on every object",
     REAL_META_TYPES: "meta and records use the types real accounts show: related_data (with "
                      "extra_data paths and a//b keys in records), unique, image, longtext",
+    NO_COLLECTION_COUNT: "collection reads ignore count=true and answer no count (the API before "
+                         "count=true was added in 2025-08); getInfo still counts",
 }
 
 TRANSACTION_OBJECT_ID = 46

@@ -22,7 +22,10 @@ plain listing of everything still open would take stay within `LISTING_ALLOWANCE
 listing the whole object: it never costs more than listing every key (+5%).
 
 The first sweep of a stream (no known keys saved yet) has nothing to trust: any range
-whose count disagrees with the keys this run emitted is listed in full.
+whose count disagrees with the keys this run emitted is listed in full. An API that
+answers without a count (it added `count=true` in 2025) leaves only listing: the range is
+then listed page by page, as costly as listing every key, and the stream warns once with
+the number of such answers.
 
 The known keys are saved in the stream's state in a compact encoding (`encode_keys`):
 run lengths of consecutive keys, as varints, compressed and base64-encoded. They are
@@ -193,12 +196,12 @@ class KnownKeys:
 class RangeAnswer:
     """What one request says about a key range: its count, and its first keys (ascending)."""
 
-    count: int
+    count: int | None  # None: the API answered no count (only the keys can tell)
     keys: tuple[int, ...]
 
 
 #: fetch(after, until) -> the count of `after < key <= until` (None: no upper bound) and
-#: its first PAGE_SIZE keys in ascending order.
+#: its first PAGE_SIZE keys in ascending order (the count None if the API gave none).
 Fetch = Callable[[int, "int | None"], RangeAnswer]
 
 
@@ -255,6 +258,7 @@ class SweepProgress:
     lost: int | None = None  # known keys missing overall, by the first answer's count
     deleted: KeyChunks = field(default_factory=KeyChunks)
     found: KeyChunks = field(default_factory=KeyChunks)  # present keys no run knew
+    uncounted: int = 0  # answers without a count: their ranges were listed instead
 
     @classmethod
     def start(cls, known: KnownKeys, trusted: bool, present: int | None = None,
@@ -286,6 +290,7 @@ class SweepProgress:
             "lost": self.lost,
             "deleted": self.deleted.chunks,
             "found": self.found.chunks,
+            "uncounted": self.uncounted,
         }
 
     @classmethod
@@ -298,6 +303,7 @@ class SweepProgress:
             lost=saved.get("lost"),
             deleted=KeyChunks.from_state(saved.get("deleted", [])),
             found=KeyChunks.from_state(saved.get("found", [])),
+            uncounted=int(saved.get("uncounted", 0)),
         )
 
 
@@ -362,6 +368,8 @@ class DeletionSweep:
         until = self._split_point(item, known_here)
         answer = self.fetch(item.after, until)
         self.progress.requests += 1
+        if answer.count is None:
+            return self._list_page(item, until, answer.keys)
         if self.progress.budget is None:
             self.progress.budget = math.floor(LISTING_ALLOWANCE * max(1, pages(answer.count)))
             self.progress.lost = known_here - answer.count
@@ -378,6 +386,19 @@ class DeletionSweep:
         if not listed_all:
             self._push(KeyRange(keys[-1], until, answer.count - len(keys), must_list))
         return self._compare(item.after, covered, keys)
+
+    def _list_page(self, item: KeyRange, until: int | None, page: tuple[int, ...]) -> list[int]:
+        """An answer without a count: a page of the range's keys; the rest is listed on."""
+        self.progress.uncounted += 1
+        if until is not None and until != item.until:  # split on an earlier count: list the right part too
+            self._push(KeyRange(until, item.until, None, must_list=True))
+        keys = sorted(k for k in page if k > item.after and (until is None or k <= until))
+        if len(page) < PAGE_SIZE:  # a short page: the range's last
+            return self._compare(item.after, until, keys)
+        if not keys:
+            raise ValueError(f"a page of {len(page)} keys held none above {item.after}")
+        self._push(KeyRange(keys[-1], until, None, must_list=True))
+        return self._compare(item.after, keys[-1], keys)
 
     def _push(self, item: KeyRange) -> None:
         if item.present is not None and item.present < 0:

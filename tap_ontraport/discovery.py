@@ -9,6 +9,11 @@ object is incremental only if its sampled record carries `dlm`. Guessing from ou
 condition on a field the object lacks answers HTTP 400 "Invalid query" (or, where the API
 ignores unknown fields, matches nothing), and an object whose records carry a `dlm` meta
 doesn't list would be read in full every run.
+
+A run given a catalog samples nothing: the discovery that wrote the catalog did. Where the
+catalog asks for `dlm` and meta doesn't list it, the stream's own read answers whether the
+records carry it (`OntraportStream`, "replication key unconfirmed"), at no extra request
+when it meets a record.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class AccountObject:
     object_type: ObjectType
     fields: list[FieldSpec]
     incremental: bool  # replicates on `dlm`
-    dlm_known: bool = True  # False: not sampled (a catalog passed in decides)
+    dlm_known: bool = True  # False: meta doesn't list it and no record was sampled
 
 
 def dlm_in_meta(fields: list[FieldSpec]) -> bool:
@@ -80,16 +85,13 @@ def with_sampled(object_type: ObjectType, fields: list[FieldSpec], sample: dict)
     return fields + added
 
 
-def account_objects(
-    meta: dict, read_sample: SampleReader, wanted: t.Callable[[ObjectType, bool], bool] = lambda *_: True
-) -> list[AccountObject]:
+def account_objects(meta: dict, read_sample: SampleReader | None) -> list[AccountObject]:
     """Every object meta lists, by objectID, with collision-free stream names.
 
-    `wanted(object_type, dlm_in_meta)` says whether to read the object's sample record.
-    Discovery reads one of every object: its fields join the schema (so a catalog lists
-    what the records carry) and its `dlm` decides replication. A run given a catalog reads
-    only what it must (the discovery that wrote the catalog sampled already), and the
-    catalog's replication stands for the others.
+    With `read_sample` (discovery), one record of every object is read: its fields join the
+    schema (so a catalog lists what the records carry) and its `dlm` decides replication.
+    Without it (a run given a catalog), meta alone describes the objects and the catalog's
+    replication stands.
     """
     objects = []
     taken: set[str] = {"fields"}
@@ -102,9 +104,7 @@ def account_objects(
         if object_type.stream_name in taken:  # e.g. a custom object named "oContacts"
             object_type = replace(object_type, stream_name=f"{object_type.stream_name}_{object_id}")
         taken.add(object_type.stream_name)
-        listed = meta_fields(entry)
-        sampler = read_sample if wanted(object_type, dlm_in_meta(listed)) else None
-        objects.append(_account_object(object_type, listed, sampler))
+        objects.append(_account_object(object_type, meta_fields(entry), read_sample))
     return objects
 
 

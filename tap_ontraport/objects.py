@@ -86,7 +86,8 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         " date_assigned:timestamp date_due:timestamp date_complete:timestamp status:drop"
         " type:numeric details:longtext hidden:check call_outcome_id:parent item_id:parent"
         " notifications rules object_type_id:numeric object_name"),
-        notes="Public sources disagree on its dlm: one record read at discovery decides."),
+        notes="Public sources disagree on its dlm: one record read at discovery decides. Its dates"
+              " (assigned, due, complete) don't move on an edit: without dlm, read in full every run."),
     ObjectType(2, "User", "users", "Users", "User"),
     ObjectType(3, "Group", "groups", "Groups", "Group", notes="Saved contact filters."),
     ObjectType(5, "Sequence", "sequences", None, None,
@@ -126,6 +127,8 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
     ObjectType(44, "OpenOrder", "open_orders", "OpenOrders", "OpenOrder",
                notes="Active subscriptions and payment plans."),
     ObjectType(45, "CreditCard", "credit_cards", "CreditCards", "CreditCard",
+               notes="No modification date documented (recent_sale is the card's last sale), and a"
+                     " card is edited in place: without dlm, read in full every run.",
                documented_fields=_fields(
         "firstname lastname contact_id:parent last4 type:drop exp_month:numeric"
         " exp_year:numeric address address2 city state:state zip country:country status:drop"

@@ -56,7 +56,7 @@ from tap_ontraport.paging import (
 )
 from tap_ontraport.pool import DEFAULT_PARALLEL_REQUESTS, PagePool
 from tap_ontraport.progress import StreamProgress
-from tap_ontraport.trouble import Refusal
+from tap_ontraport.trouble import Refusal, ReplicationKeyMissing
 
 if t.TYPE_CHECKING:
     from tap_ontraport.tap import TapOntraport
@@ -184,21 +184,11 @@ class OntraportStream(RESTStream[PageToken]):
         super().__init__(tap=tap, name=object_type.stream_name, schema=schema, path=object_type.collection_path)
         self.primary_keys = (object_type.primary_key,)
         self.replication_key = REPLICATION_KEY if has_dlm else (object_type.primary_key if self.reads_by_key else None)
-        self._records_lack_dlm = found.dlm_known and not found.incremental
+        #: Meta doesn't list `dlm` and no record was sampled (a run given a catalog): whether
+        #: the records carry the replication key the catalog asks for is still open.
+        self.replication_key_unconfirmed = not found.dlm_known
         #: Set when Ontraport refused the incremental query in this run (see get_records).
         self.full_table_fallback = False
-
-    def apply_catalog(self, catalog) -> None:  # noqa: ANN001 - the SDK's Catalog
-        """A catalog may ask for `dlm` on an object whose records (discovery read one) lack
-        it: where the API ignores an unknown field, that would read nothing; read it in full."""
-        super().apply_catalog(catalog)
-        if self.replication_key == REPLICATION_KEY and self._records_lack_dlm:
-            logger.warning(
-                "%s: the catalog asks for incremental replication on `dlm`, but the account's records "
-                "don't carry it; reading the whole object instead", self.name,
-            )
-            self.replication_key = None
-            self.forced_replication_method = None
 
     @property
     def ontraport_tap(self) -> TapOntraport:
@@ -383,6 +373,10 @@ class OntraportStream(RESTStream[PageToken]):
             try:
                 yield from self._run(state, context)
                 return
+            except ReplicationKeyMissing as missing:
+                logger.warning("%s", missing.warning(self.name))
+                self.full_table_fallback = True
+                continue
             except (ObjectUnavailableError, BadRequestError) as exc:
                 refusal = Refusal.from_error(exc)
             if refusal.object_refused or self.replication_key_field is None:
@@ -413,8 +407,11 @@ class OntraportStream(RESTStream[PageToken]):
         if not incremental:
             # Records carry the table version so a target can drop rows this pass misses.
             self._stream_version = run["version"]
+        if everything:  # nothing would filter on the key: a record without it is no answer
+            self._confirm_replication_key()
         emitted_keys: set[int] | None = set() if self._sweeps_deletions else None
         yield from self._walk(run, context, emitted_keys=emitted_keys)
+        self._confirm_replication_key()  # before the bookmark moves
         if emitted_keys is not None:
             # Saved with the bookmark, in one STATE. A resumed walk has not every key it read.
             known = prepare_sweep(state, self._known_keys(state), None if resumed else emitted_keys,
@@ -422,6 +419,22 @@ class OntraportStream(RESTStream[PageToken]):
         self._finish_run(state, run)
         if emitted_keys is not None and "sweep" in state:
             yield from self._sweep_deletions(state, known)
+
+    def _confirm_replication_key(self) -> None:
+        """Check, once, that the records carry the replication key the catalog asks for.
+
+        Where a condition on a field the records lack answers 400, get_records reads the
+        object in full; where the API ignores it, it matches nothing, as a run with no
+        change does. A record of this run carrying the key settles it for free (_walk);
+        otherwise one record read without a condition does.
+        """
+        field = self.replication_key_field
+        if not self.replication_key_unconfirmed or field is None:
+            return
+        sample = self.ontraport_tap.sample_record(self.object_type)
+        if sample is not None and field not in sample:
+            raise ReplicationKeyMissing(field)
+        self.replication_key_unconfirmed = False
 
     def _run_matches(self, run: dict) -> bool:
         """A saved run is resumed only if it was made for the same replication mode."""
@@ -516,7 +529,10 @@ class OntraportStream(RESTStream[PageToken]):
                 for record in self.parse_response(response):
                     key = record[self.key]
                     if tracker is not None:
-                        tracker.see(epoch_seconds(record.get(rk)), key)
+                        rk_value = epoch_seconds(record.get(rk))
+                        tracker.see(rk_value, key)
+                        if rk_value is not None:
+                            self.replication_key_unconfirmed = False
                     if emitted_keys is not None:
                         emitted_keys.add(key)
                     yield record
@@ -653,6 +669,12 @@ class OntraportStream(RESTStream[PageToken]):
             self._checkpoint_even_without_records()
         if gone:
             logger.info("%s: %d record(s) deleted in Ontraport since the last sweep", self.name, gone)
+        if sweep.progress.uncounted:
+            logger.warning(
+                "%s: the API answered %d of the deletion sweep's %d request(s) without a count "
+                "(`count=true`); those key ranges were listed key by key instead, which costs as "
+                "much as listing every key", self.name, sweep.progress.uncounted, sweep.progress.requests,
+            )
         finish_sweep(state, sweep)
         self._checkpoint()
 
@@ -667,13 +689,10 @@ class OntraportStream(RESTStream[PageToken]):
         token = PageToken(Segment(after=after, until=until), list_fields=self.key, count=True)
         response = self._fetch(token, None)
         count = to_integer(response.envelope.get("count")) if isinstance(response.envelope, dict) else None
-        if not isinstance(count, int):
-            raise ApiError(
-                f"Stream '{self.name}': the API answered a `count=true` read without a count; the "
-                "deletion sweep needs it (turn detect_deletions off for this account)."
-            )
         rows = response.data if isinstance(response.data, list) else []
         keys = tuple(k for k in (to_integer(row.get(self.key)) for row in rows) if isinstance(k, int))
+        if not isinstance(count, int):  # no count: the sweep lists the range (deletions.py)
+            return RangeAnswer(None, keys)
         if count > len(keys) and not keys:
             raise ApiError(f"Stream '{self.name}': the API counted {count} record(s) with keys above {after} "
                            "but listed none of their keys; the deletion sweep cannot go on.")

@@ -24,7 +24,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_ontraport.client import OntraportAuthenticator, OntraportClient
-from tap_ontraport.discovery import REPLICATION_KEY, AccountObject, account_objects
+from tap_ontraport.discovery import AccountObject, account_objects
 from tap_ontraport.errors import (
     REDACTOR,
     ApiError,
@@ -240,29 +240,19 @@ class TapOntraport(Tap):
     # --- discovery ---
 
     def object_catalog(self) -> list[AccountObject]:
-        """Every object of the account with its fields and replication (discovery.py)."""
-        return account_objects(self.account_meta, self._sample_record, self._sample_wanted)
+        """Every object of the account with its fields and replication (discovery.py).
 
-    def _sample_wanted(self, object_type: ObjectType, dlm_in_meta: bool) -> bool:
-        """Discovery samples every object. A run given a catalog takes fields and replication
-        from it (the discovery that wrote it sampled: Meltano discovers, then runs with
-        --catalog); only a `dlm` the catalog asks for and meta doesn't list is checked
-        against a record, in case the catalog is older than the account."""
-        if self.input_catalog is None:
-            return True
-        if dlm_in_meta:
-            return False
-        entry = self.input_catalog.get_stream(object_type.stream_name)
-        root = entry.metadata.get(()) if entry is not None else None
-        if entry is None or getattr(root, "selected", None) is False:
-            return False
-        return REPLICATION_KEY in (entry.replication_key, getattr(root, "replication_key", None))
+        Discovery samples every object. A run given a catalog samples none: the discovery
+        that wrote it did (Meltano discovers, then runs with --catalog), and a stream whose
+        catalog asks for a `dlm` meta doesn't list checks it during its own read.
+        """
+        return account_objects(self.account_meta, self.sample_record if self.input_catalog is None else None)
 
-    def _sample_record(self, object_type: ObjectType) -> dict | None:
+    def sample_record(self, object_type: ObjectType) -> dict | None:
         """One raw record of the object (`range=1`), once per process; None if it has none.
 
         Discovery must not fail here: an object that can't be read is skipped, with its
-        warning, when its stream runs.
+        warning, when its stream runs (a stream asks too: see OntraportStream).
         """
         key = (*self.account_key, object_type.object_id)
         with _SHARED_LOCK:
@@ -276,7 +266,7 @@ class TapOntraport(Tap):
         except AuthenticationError:
             raise
         except OntraportError as exc:
-            logger.info("%s: could not read a sample record at discovery (%s)", object_type.stream_name, exc)
+            logger.info("%s: could not read a sample record (%s)", object_type.stream_name, exc)
             rows = None
         sample = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
         with _SHARED_LOCK:

@@ -6,6 +6,10 @@ skipped), or a query it needs is refused ("Invalid query": Ontraport answers tha
 condition or sort on a field the object doesn't have, e.g. `dlm` on accounts whose
 Transactions lack it; the stream then reads its object in a mode that doesn't need that
 field). Every such event is one warning, and one line of the end-of-run summary.
+
+Where the API ignores such a condition instead (it matches nothing), the stream finds out
+that its records lack the field (`ReplicationKeyMissing`) and reads in full the same way,
+with one warning: the catalog asked for it, so it is not counted as a stream error.
 """
 
 from __future__ import annotations
@@ -62,3 +66,17 @@ class Refusal:
 
     def summary_if_full_table(self, field: str) -> str:
         return f"read in full instead of incrementally: a query on {field} was refused (HTTP {self.status})"
+
+
+class ReplicationKeyMissing(Exception):
+    """The catalog asks to replicate on a field the object's records don't carry."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+    def warning(self, stream: str) -> str:
+        return (
+            f"{stream}: the catalog asks for incremental replication on `{self.field}`, but the "
+            f"account's records don't carry it; reading the whole object instead"
+        )

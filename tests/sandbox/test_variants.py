@@ -236,3 +236,14 @@ def test_every_variant_at_once(variant_client):
     assert client.get("/objects", objectID=BROKEN_OBJECT_ID).status_code == 400
     assert client.get("/objects", objectID=BROKEN_OBJECT_ID, condition=DLM_AFTER).status_code == 400
     assert client.data("/Contacts", condition=[cond("nope", "=", 1)]) == []
+
+
+# --- collection reads without a count ---------------------------------------------------------
+
+
+def test_no_collection_count_ignores_count_true_but_get_info_still_counts(variant_client, reader):
+    assert reader.get("/Contacts", count="true", range=5).json()["count"] == "1500"  # the default
+    client = variant_client("no-collection-count")
+    body = client.get("/Contacts", count="true", range=5).json()
+    assert "count" not in body and len(body["data"]) == 5
+    assert client.data("/Contacts/getInfo")["count"] == "1500"

@@ -3,15 +3,18 @@ follows the deletions; a sweep killed mid-way resumes where it stopped."""
 
 from __future__ import annotations
 
+import logging
 import random
 
 import pytest
 
+from ontraport_sandbox.variants import NO_COLLECTION_COUNT
 from tap_ontraport.deletions import decode_keys, encode_keys
 from tap_ontraport.paging import PAGE_SIZE
 from tap_ontraport.streams import DELETED_AT
+from tap_ontraport.tap import clear_meta_cache
 from tests.singer_output import SingerOutput
-from tests.tap.conftest import catalog_for, requests_to, sandbox_config
+from tests.tap.conftest import catalog_for, requests_to, sandbox_config, sync
 from tests.tap.test_resume import run_tap_process
 
 CONTACT = 0
@@ -150,3 +153,28 @@ def test_append_only_objects_are_read_by_key_with_removals_found(make_sandbox, t
     third = cli_run(tmp_path, sandbox, full_catalog, second.state, full_table_streams=["tag_subscribers"])
     assert sorted(r["id"] for r in third.records["tag_subscribers"]) == sandbox.account.ids(TAG_SUBSCRIBER)
     assert third.activate_versions.get("tag_subscribers")
+
+
+def test_an_api_without_counts_has_the_sweep_list_keys_with_one_warning(make_sandbox, caplog):
+    """Collection reads that ignore `count=true`: every deletion is still found, by listing."""
+    sandbox = make_sandbox(variants=(NO_COLLECTION_COUNT,), sizes={CONTACT: 1_000, TAG_SUBSCRIBER: 600})
+    catalog = catalog_for(sandbox, "contacts", "tag_subscribers", detect_deletions=True)
+    first = sync(sandbox, catalog=catalog, detect_deletions=True)
+    rng = random.Random(3)
+    contacts = sandbox.account.ids(CONTACT)
+    gone = {"contacts": sorted(set(rng.sample(contacts, 7)) | set(contacts[400:460])),
+            "tag_subscribers": sorted(rng.sample(sandbox.account.ids(TAG_SUBSCRIBER), 5))}
+    for name, object_id in (("contacts", CONTACT), ("tag_subscribers", TAG_SUBSCRIBER)):
+        for key in gone[name]:
+            sandbox.account.delete(object_id, key)
+    clear_meta_cache()
+    before = len(sandbox.counters.log)
+    with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
+        second = sync(sandbox, state=first.state, catalog=catalog, detect_deletions=True)
+    for name in gone:
+        assert deleted_keys(second, name) == gone[name], name
+        warned = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"{name}: the API answered")]
+        assert len(warned) == 1 and "without a count" in warned[0], warned
+    listing = len(sandbox.account.ids(CONTACT)) // PAGE_SIZE + 1
+    assert len(sweep_requests(sandbox, before)) <= listing
+    assert list(decode_keys(second.state["bookmarks"]["contacts"]["known_keys"])) == sandbox.account.ids(CONTACT)

@@ -2,7 +2,8 @@
 
 Each variant switches one behaviour public sources disagree about (ontraport_sandbox/
 variants.py). Whichever way a real account behaves, a first run with a `start_date` reads
-every record, a later run reads every change, and an object the API refuses is skipped on
+every record, a later run reads every change (discovering in the run, or given discovery's
+catalog, as Meltano runs it), and an object the API refuses is skipped on
 its own, with one warning, while every other stream is read and its state saved.
 """
 
@@ -16,8 +17,9 @@ from ontraport_sandbox import Sandbox
 from ontraport_sandbox.variants import BROKEN_OBJECT, BROKEN_OBJECT_ID, VARIANTS
 from tap_ontraport.objects import OBJECTS_BY_ID
 from tap_ontraport.streams import OntraportStream
-from tests.singer_output import SingerOutput
-from tests.tap.conftest import sync
+from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tests.singer_output import SingerOutput, select_only
+from tests.tap.conftest import sandbox_config, sync
 
 #: Before every generated record (2019 on), so a first run must read everything.
 START_DATE = "2018-06-01T00:00:00Z"
@@ -59,11 +61,20 @@ def is_append_only(object_id: int) -> bool:
     return known is not None and known.append_only
 
 
+def discovered_catalog(sandbox: Sandbox) -> dict:
+    """Discovery's catalog, every stream selected, as Meltano passes it to each run."""
+    catalog = TapOntraport(config=sandbox_config(sandbox)).catalog_dict
+    clear_meta_cache()  # each run is a new process: nothing sampled in it yet
+    return select_only(catalog, [entry["tap_stream_id"] for entry in catalog["streams"]])
+
+
+@pytest.mark.parametrize("with_catalog", [False, True], ids=["discovering", "catalog"])
 @pytest.mark.parametrize("variants", CASES)
-def test_full_then_incremental_sync_reads_every_record(make_sandbox, variants, caplog):
+def test_full_then_incremental_sync_reads_every_record(make_sandbox, variants, with_catalog, caplog):
     sandbox = make_sandbox(variants=variants, scale=0.2)
+    catalog = discovered_catalog(sandbox) if with_catalog else None
     with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
-        first = sync(sandbox, start_date=START_DATE)
+        first = sync(sandbox, start_date=START_DATE, catalog=catalog)
     emitted = keys_by_object(first)
     for object_id in readable_objects(sandbox):
         assert emitted[object_id] == set(sandbox.account.ids(object_id)), sandbox.account.meta_name(object_id)
@@ -75,7 +86,8 @@ def test_full_then_incremental_sync_reads_every_record(make_sandbox, variants, c
         assert not skips and not first.tap.skipped_streams
 
     changed = change_every_object(sandbox)
-    second = sync(sandbox, state=first.state, start_date=START_DATE)
+    clear_meta_cache()
+    second = sync(sandbox, state=first.state, start_date=START_DATE, catalog=catalog)
     emitted = keys_by_object(second)
     for object_id, keys in changed.items():
         assert keys <= emitted[object_id], sandbox.account.meta_name(object_id)

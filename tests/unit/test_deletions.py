@@ -24,17 +24,23 @@ from tap_ontraport.paging import PAGE_SIZE
 
 
 class FakeObject:
-    """The keys an object has now; answers (count, first 50 keys) of a key range."""
+    """The keys an object has now; answers (count, first 50 keys) of a key range.
 
-    def __init__(self, present: list[int]) -> None:
+    `counted`: how many answers carry a count (None: all); the later ones have none, as
+    from an API without `count=true`.
+    """
+
+    def __init__(self, present: list[int], counted: int | None = None) -> None:
         self.present = sorted(present)
+        self.counted = counted
         self.requests = 0
 
     def fetch(self, after: int, until: int | None) -> RangeAnswer:
         self.requests += 1
         low = bisect_right(self.present, after)
         high = len(self.present) if until is None else bisect_right(self.present, until)
-        return RangeAnswer(max(0, high - low), tuple(self.present[low:min(high, low + PAGE_SIZE)]))
+        count = max(0, high - low) if self.counted is None or self.requests <= self.counted else None
+        return RangeAnswer(count, tuple(self.present[low:min(high, low + PAGE_SIZE)]))
 
 
 def account_keys(n: int, seed: int = 1) -> list[int]:
@@ -46,8 +52,9 @@ def account_keys(n: int, seed: int = 1) -> list[int]:
     return keys
 
 
-def sweep(known: list[int], present: list[int], trusted: bool = True) -> tuple[list[int], DeletionSweep, FakeObject]:
-    fake = FakeObject(present)
+def sweep(known: list[int], present: list[int], trusted: bool = True,
+          counted: int | None = None) -> tuple[list[int], DeletionSweep, FakeObject]:
+    fake = FakeObject(present, counted)
     keys = KnownKeys(known)
     finder = DeletionSweep(keys, SweepProgress.start(keys, trusted), fake.fetch)
     return sorted(finder.run()), finder, fake
@@ -140,11 +147,12 @@ def test_keys_nobody_knew_make_a_trusted_range_be_listed():
     assert set(finder.progress.found.keys) == unknown
 
 
-def test_progress_survives_the_state_at_every_step():
+@pytest.mark.parametrize("counted", [None, 0], ids=["counts", "no_counts"])
+def test_progress_survives_the_state_at_every_step(counted):
     """Stopped after any request and resumed from its saved progress: the same deletions."""
     keys = account_keys(5_000)
     gone = set(random.Random(5).sample(keys, 40)) | set(keys[2_000:2_100])
-    fake = FakeObject([k for k in keys if k not in gone])
+    fake = FakeObject([k for k in keys if k not in gone], counted)
     known = KnownKeys(keys)
     progress = SweepProgress.start(known, trusted=True)
     found: list[int] = []
@@ -153,6 +161,7 @@ def test_progress_survives_the_state_at_every_step():
         progress = SweepProgress.from_state(progress.to_state())
     assert sorted(found) == sorted(gone)
     assert sorted(progress.deleted.keys) == sorted(gone)
+    assert progress.uncounted == (fake.requests if counted == 0 else 0)
 
 
 def test_key_chunks_merge_so_the_state_stays_small():
@@ -205,6 +214,24 @@ def test_the_deletions_found_are_exactly_the_deletions_made(pattern, trusted, in
     if trusted:
         listing = math.ceil(len([k for k in keys if k not in gone]) / PAGE_SIZE)
         assert fake.requests <= max(1, math.floor(LISTING_ALLOWANCE * max(1, listing)))
+
+
+# --- an API that answers no count ------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(deletion_patterns, st.booleans(), st.integers(min_value=0, max_value=120), st.sampled_from([0, 1, 3]))
+def test_without_counts_the_deletions_found_are_still_exactly_the_deletions_made(pattern, trusted, inserted, counted):
+    """No count from the start, or none after the first few answers: the ranges are listed."""
+    size, seed, kind, share = pattern
+    keys = account_keys(size, seed)
+    gone = deletions_for(keys, random.Random(seed), kind, share)
+    new = [(keys[-1] if keys else 0) + 1 + i for i in range(inserted)]
+    found, finder, fake = sweep(keys, [k for k in keys if k not in gone] + new, trusted, counted=counted)
+    assert found == sorted(gone)
+    assert finder.progress.uncounted == fake.requests - min(counted, fake.requests)
+    if counted == 0 and keys:  # a plain listing of the known range, page by page
+        assert fake.requests <= len([k for k in keys if k not in gone]) // PAGE_SIZE + 1
 
 
 def test_full_table_streams_takes_only_append_only_streams():

@@ -56,6 +56,5 @@ def test_the_sdk_reads_each_setting_from_the_variable_we_name(monkeypatch):
     assert f'os.environ.get(f"{{prefix}}{SDK_VARIABLES[0]}")' in inspect.getsource(plugin_base._plugin_log_level)
     for name in ("api_url", "max_retries", "detect_deletions", "flattening_max_depth"):
         monkeypatch.setenv(variable_name(ENV_PREFIX, name), "1")
-    assert set(TapOntraport._env_var_config) == {"api_url", "max_retries", "detect_deletions",
-                                                 "flattening_max_depth"}
+    assert {"api_url", "max_retries", "detect_deletions", "flattening_max_depth"} <= set(TapOntraport._env_var_config)
 

@@ -56,6 +56,10 @@ DISCOVERY = "discovery"
 #: Words in a 200 envelope with a non-zero code that mean "try again later".
 _TEMPORARY_HINTS = ("try again", "temporar", "busy", "timeout", "timed out", "unavailable")
 
+#: The first retry waits about this long (jittered: half of it to all of it), each next one
+#: twice as long, up to `max_backoff_seconds`.
+FIRST_RETRY_SECONDS = 1.0
+
 #: Retries of a connection refused or a host name not found before the API ever answered:
 #: then it is almost surely a wrong `api_url` or no network, so the run stops within
 #: seconds (backoff 1 + 2 s at most) instead of spending `max_retries` on it.
@@ -180,7 +184,7 @@ class OntraportClient:
         `label` names the stream (or "discovery") in statistics and messages.
         """
         stats = self.stats_for(label)
-        delays = backoff.expo(base=2, factor=1, max_value=self.max_backoff_seconds)
+        delays = backoff.expo(base=2, factor=FIRST_RETRY_SECONDS, max_value=self.max_backoff_seconds)
         next(delays)  # the generator's first value is a priming None
         failures = 0
         rate_limit_waited = 0.0

@@ -12,6 +12,7 @@ import difflib
 import json
 import typing as t
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,25 +90,60 @@ def check_state(state: dict[str, t.Any], path: str) -> None:
             )
 
 
-def unknown_settings(config: t.Mapping[str, t.Any], known: Iterable[str]) -> list[str]:
-    """One sentence per setting the tap does not have, naming the closest one it has."""
+@dataclass(frozen=True)
+class UnknownSetting:
+    """A name given that is no setting: a config key, or a `TAP_ONTRAPORT_*` variable."""
+
+    given: str  # as written: `apikey`, or `TAP_ONTRAPORT_APIKEY`
+    closest: str | None  # the setting it most likely means (`api_key`), if one is close
+    variable_prefix: str = ""  # `TAP_ONTRAPORT_` when it came from the environment
+
+    def sentence(self) -> str:
+        """What is wrong and what to write instead; never the value (it may be a secret)."""
+        given = f"`{self.given}` (an environment variable)" if self.variable_prefix else f"`{self.given}`"
+        if self.closest:
+            meant = variable_name(self.variable_prefix, self.closest) if self.variable_prefix else self.closest
+            return f"{given} is not a setting of tap-ontraport: did you mean `{meant}`?"
+        if self.variable_prefix:
+            return (f"{given} is not a setting of tap-ontraport; `tap-ontraport --about` lists them, "
+                    f"each read from `{self.variable_prefix}<NAME>`.")
+        return f"{given} is not a setting of tap-ontraport; `tap-ontraport --about` lists them."
+
+
+def unknown_settings(config: t.Mapping[str, t.Any], known: Iterable[str]) -> list[UnknownSetting]:
+    """The config keys the tap does not have, each with the closest one it has."""
     known = list(known)
-    problems = []
-    for name in sorted(set(config) - set(known)):
-        problems.append(f"`{name}` is not a setting of tap-ontraport{_closest(name, known)}")
-    return problems
+    return [UnknownSetting(name, _closest(name, known)) for name in sorted(set(config) - set(known))]
 
 
-def _closest(name: str, known: list[str]) -> str:
+def unknown_variables(environ: t.Mapping[str, str], prefix: str, known: Iterable[str],
+                      also_read: Iterable[str] = ()) -> list[UnknownSetting]:
+    """The `<prefix>*` variables that name no setting (read when the config is `ENV`).
+
+    `also_read` are other suffixes read under the prefix (the SDK's `LOGLEVEL`). Names with a
+    double underscore after the prefix belong to Meltano, not to the tap: its plugin extras
+    (`TAP_ONTRAPORT__SELECT`) and inherited plugins' settings (`TAP_ONTRAPORT__ACME_APP_ID`).
+    """
+    known = list(known)
+    expected = {variable_name(prefix, name) for name in known} | {prefix + suffix for suffix in also_read}
+    unknown = sorted(name for name in environ
+                     if name.startswith(prefix) and not name.startswith(prefix + "_") and name not in expected)
+    return [UnknownSetting(name, _closest(name[len(prefix):], known), prefix) for name in unknown]
+
+
+def variable_name(prefix: str, setting: str) -> str:
+    """The environment variable the SDK reads a setting from: `TAP_ONTRAPORT_API_KEY`."""
+    return prefix + setting.upper().replace("-", "_")
+
+
+def _closest(name: str, known: list[str]) -> str | None:
     # Compare without separators and case: `apikey`, `API_KEY` and `api-key` all mean `api_key`.
     def squash(text: str) -> str:
         return text.lower().replace("_", "").replace("-", "")
 
     by_squashed = {squash(k): k for k in known}
     match = difflib.get_close_matches(squash(name), list(by_squashed), n=1, cutoff=0.6)
-    if match:
-        return f": did you mean `{by_squashed[match[0]]}`?"
-    return "; `tap-ontraport --about` lists them."
+    return by_squashed[match[0]] if match else None
 
 
 def _json_kind(value: t.Any) -> str:

@@ -5,11 +5,20 @@ per run about environment variables, a line per stream left out of the catalog, 
 JSON `METRIC` lines per stream. The first two are dropped here by their text (the SDK has
 no setting for them; `tests/unit/test_logs.py` pins the texts against the installed SDK);
 the METRIC lines stay available with the `log_metrics` setting.
+
+When a stream fails, the SDK logs its own ERROR line ("An unhandled error occurred while
+syncing ...") before the tap's exception hook says what happened and what to do. One
+sentence is enough: the SDK's line is kept at DEBUG, with the traceback, for
+`TAP_ONTRAPORT_LOGLEVEL=DEBUG`; a dry run's stop at its record limit (`--test`) is not a
+failure and is dropped.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+
+from singer_sdk.exceptions import AbortedSyncExceptionBase
 
 #: Starts of SDK log lines that tell a user nothing (logged by singer_sdk's PluginBase and Tap).
 SDK_ROUTINE_LINES = (
@@ -18,19 +27,48 @@ SDK_ROUTINE_LINES = (
     "Skipping deselected stream",  # one per stream the catalog leaves out
 )
 
+#: Start of the line singer_sdk's Stream.sync logs at ERROR when a stream's sync raises.
+SDK_STREAM_FAILURE_LINE = "An unhandled error occurred while syncing"
 
-class _SdkRoutineFilter(logging.Filter):
+
+class _SdkLinesFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(SDK_ROUTINE_LINES)
+        text = str(record.msg)
+        if text.startswith(SDK_ROUTINE_LINES):
+            return False
+        if text.startswith(SDK_STREAM_FAILURE_LINE):
+            return _demote_to_debug(record)
+        return True
 
 
-_ROUTINE_FILTER = _SdkRoutineFilter()
+def _demote_to_debug(record: logging.LogRecord) -> bool:
+    """The SDK's failure line as a DEBUG line with the traceback, if DEBUG is on.
+
+    The SDK logs it inside its `except` block, so the exception is still the one in hand.
+    """
+    exc_info = sys.exc_info()
+    if isinstance(exc_info[1], AbortedSyncExceptionBase):
+        return False  # a dry run stopping at its record limit, on purpose
+    if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+        return False
+    record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+    if exc_info[1] is not None:
+        record.exc_info = exc_info
+    return True
 
 
-def drop_sdk_routine_lines(plugin_logger: logging.Logger) -> None:
-    """Filter the SDK's routine lines out of the plugin's own logger (once per process)."""
-    if _ROUTINE_FILTER not in plugin_logger.filters:
-        plugin_logger.addFilter(_ROUTINE_FILTER)
+_SDK_LINES_FILTER = _SdkLinesFilter()
+
+
+def filter_sdk_lines(sdk_logger: logging.Logger) -> None:
+    """Apply the filter above to a logger the SDK writes to: the plugin's, or a stream's.
+
+    Filters act only on the logger a line is logged to, not on its children, so each
+    stream's logger (`tap-ontraport.<stream>`) gets it too; loggers live as long as the
+    process, so each gets it once.
+    """
+    if _SDK_LINES_FILTER not in sdk_logger.filters:
+        sdk_logger.addFilter(_SDK_LINES_FILTER)
 
 
 def set_metrics_logging(metrics_logger: logging.Logger, *, enabled: bool) -> None:

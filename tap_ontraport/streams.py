@@ -136,22 +136,6 @@ def _names(schema: dict) -> dict:
     return properties if isinstance(properties, dict) else {}
 
 
-class _DryRunQuiet(logging.Filter):
-    """`--test` and `meltano config test` stop each stream at its record limit on purpose;
-    the SDK then logs "An unhandled error occurred while syncing", which it is not."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("An unhandled error occurred while syncing")
-
-
-_DRY_RUN_QUIET = _DryRunQuiet()
-
-
-def quiet_dry_run(stream: Stream) -> None:
-    if stream.ABORT_AT_RECORD_COUNT is not None and _DRY_RUN_QUIET not in stream.logger.filters:
-        stream.logger.addFilter(_DRY_RUN_QUIET)
-
-
 @dataclass
 class _Walk:
     """One segment being read: what is safely emitted (`committed`) and what is asked next."""
@@ -366,7 +350,6 @@ class OntraportStream(RESTStream[PageToken]):
 
     def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:  # type: ignore[override]
         """Every record; a refused read skips this stream or reads it in full (trouble.py)."""
-        quiet_dry_run(self)
         self._catch_up_with_catalog()
         state = self.get_context_state(context)
         while True:
@@ -744,7 +727,6 @@ class FieldsStream(Stream):
         return False
 
     def get_records(self, context: dict | None) -> t.Iterable[dict[str, t.Any]]:  # type: ignore[override]
-        quiet_dry_run(self)
         version = math.floor(time.time() * 1000)
         self._stream_version = version
         tap: TapOntraport = self._tap  # type: ignore[assignment]

@@ -36,8 +36,15 @@ from tap_ontraport.errors import (
 )
 from tap_ontraport.fields import CoercionReport, parse_iso8601
 from tap_ontraport.governor import RateGovernor
-from tap_ontraport.inputs import check_catalog, check_state, read_json_object, unknown_settings
-from tap_ontraport.logs import drop_sdk_routine_lines, set_metrics_logging
+from tap_ontraport.inputs import (
+    check_catalog,
+    check_state,
+    read_json_object,
+    unknown_settings,
+    unknown_variables,
+    variable_name,
+)
+from tap_ontraport.logs import filter_sdk_lines, set_metrics_logging
 from tap_ontraport.objects import KNOWN_OBJECTS, ObjectType
 from tap_ontraport.pool import DEFAULT_PARALLEL_REQUESTS
 from tap_ontraport.progress import rate_limit_line, summary_lines, total_line
@@ -59,6 +66,11 @@ NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
     "max_rate_limit_wait_seconds": (0, 86_400),
     "progress_interval_seconds": (0, 86_400),
 }
+
+#: The SDK reads setting `name` from the variable ENV_PREFIX + NAME (with `--config ENV`),
+#: and its log level from ENV_PREFIX + LOGLEVEL, which is no setting.
+ENV_PREFIX = "TAP_ONTRAPORT_"
+SDK_VARIABLES = ("LOGLEVEL",)
 
 #: Streams read by key after the first run (objects.py says which objects, and why).
 APPEND_ONLY_STREAMS = tuple(sorted(obj.stream_name for obj in KNOWN_OBJECTS if obj.append_only))
@@ -153,11 +165,13 @@ class TapOntraport(Tap):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         install_redaction()
-        drop_sdk_routine_lines(self.logger)
+        filter_sdk_lines(self.logger)
         self.coercion_report = CoercionReport()
         self.skipped_streams: dict[str, str] = {}
         self.records_by_stream: Counter[str] = Counter()
         self.started = time.monotonic()
+        #: True with `--config ENV`: the SDK then reads TAP_ONTRAPORT_* variables as settings.
+        self.reads_environment = bool(kwargs.get("parse_env_config", False))
         super().__init__(*args, **kwargs)
         set_metrics_logging(self.metrics_logger, enabled=bool(self.config.get("log_metrics")))
 
@@ -165,11 +179,15 @@ class TapOntraport(Tap):
         """Our own checks first, so each problem gets a sentence that says what to fix."""
         REDACTOR.register([self._config.get("app_id"), self._config.get("api_key")])
         _read_numbers_from_text(self._config)
-        misspelt = unknown_settings(self._config, self.known_setting_names())
-        problems = misspelt + [
+        known = self.known_setting_names()
+        misspelt = unknown_settings(self._config, known)
+        if self.reads_environment:  # as strict as the config: a misspelt variable is a misspelt key
+            misspelt += unknown_variables(os.environ, ENV_PREFIX, known, also_read=SDK_VARIABLES)
+        meant = {unknown.closest for unknown in misspelt if unknown.closest}
+        problems = [unknown.sentence() for unknown in misspelt] + [
             problem for problem in settings_problems(self._config)
             # `apikey` given, `api_key` missing: the "did you mean" line says it all.
-            if not any(problem.startswith(f"`{name}` is missing") for name in _suggested(misspelt))
+            if not any(problem.startswith(f"`{name}` is missing") for name in meant)
         ]
         if problems and raise_errors:
             raise SettingsError("\n".join(problems))
@@ -282,7 +300,10 @@ class TapOntraport(Tap):
     def load_streams(self) -> list:  # type: ignore[misc]  # final in the SDK; only reorders its list
         """By name, as the SDK orders them, but `fields` last: it then also lists the
         fields the other streams met in records during the run."""
-        return sorted(super().load_streams(), key=lambda stream: isinstance(stream, FieldsStream))
+        streams = sorted(super().load_streams(), key=lambda stream: isinstance(stream, FieldsStream))
+        for stream in streams:
+            filter_sdk_lines(stream.logger)  # its failure line: the exception hook's says it
+        return streams
 
     # --- the run ---
 
@@ -393,7 +414,7 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: t.Any) ->
         return
     if isinstance(exc, ValueError) and _raised_in(tb, "parse_environment_config"):
         # The SDK reads integer settings from TAP_ONTRAPORT_* with int(): name the variable.
-        names = [k for k, v in os.environ.items() if k.startswith("TAP_ONTRAPORT_") and repr(v) in str(exc)]
+        names = [k for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and repr(v) in str(exc)]
         log.error("Setting problem: %s is not a whole number (%s).", " or ".join(names) or "a TAP_ONTRAPORT_* "
                   "variable", exc)
         return
@@ -403,11 +424,6 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: t.Any) ->
 def _reopen(path: str | None) -> io.StringIO | None:
     """A checked file's text, as the file object the SDK's invoke reads."""
     return None if not path else io.StringIO(Path(path).read_text(encoding="utf-8"))
-
-
-def _suggested(problems: list[str]) -> set[str]:
-    """The settings named in "did you mean `x`?" sentences."""
-    return {problem.rsplit("`", 2)[-2] for problem in problems if "did you mean" in problem}
 
 
 def _raised_in(tb: t.Any, function: str) -> bool:
@@ -421,7 +437,7 @@ def _raised_in(tb: t.Any, function: str) -> bool:
 def _explain_schema_error(error: str) -> str:
     if "is a required property" in error:
         name = error.split("'")[1] if "'" in error else error
-        return f"`{name}` is required: set it in the config or as TAP_ONTRAPORT_{name.upper()}."
+        return f"`{name}` is required: set it in the config or as {variable_name(ENV_PREFIX, name)}."
     return error
 
 
@@ -444,7 +460,7 @@ def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
         value = config.get(name)
         if not isinstance(value, str) or not value.strip():
             what = "missing" if value is None else "empty"
-            problems.append(f"`{name}` is {what}: set it in the config or as TAP_ONTRAPORT_{name.upper()}.")
+            problems.append(f"`{name}` is {what}: set it in the config or as {variable_name(ENV_PREFIX, name)}.")
     api_url = config.get("api_url", DEFAULT_API_URL)
     parsed = urlparse(str(api_url))
     if parsed.scheme not in ("http", "https") or not parsed.netloc:

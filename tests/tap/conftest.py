@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ontraport_sandbox import Sandbox
+from tap_ontraport import client
 from tap_ontraport.tap import TapOntraport, clear_meta_cache
 from tests.singer_output import SingerOutput, run_tap, select_only
 
@@ -22,6 +23,13 @@ def sandbox_config(sandbox: Sandbox, **settings) -> dict:
     }
     config.update(settings)
     return config
+
+
+@pytest.fixture
+def quick_retries(monkeypatch):
+    """Retries milliseconds apart instead of seconds, for in-process tests about what is
+    retried, not when (runs of the command line keep the real pace)."""
+    monkeypatch.setattr(client, "FIRST_RETRY_SECONDS", 0.01)
 
 
 @pytest.fixture

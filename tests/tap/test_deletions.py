@@ -1,5 +1,8 @@
-"""Deletions found through the tap's command line against the sandbox, at a cost that
-follows the deletions; a sweep killed mid-way resumes where it stopped."""
+"""Deletions found against the sandbox at a cost that follows the deletions; a sweep
+killed mid-way (a real process, SIGKILL) resumes where it stopped.
+
+Runs that are not killed run in-process, each as a new process would start (no cached
+meta); the command line itself is tested in test_operating.py and test_faults.py."""
 
 from __future__ import annotations
 
@@ -28,17 +31,17 @@ def sweep_requests(sandbox, since: int, path: str = "/Contacts") -> list:
     return [e for e in requests_to(sandbox, path, since) if e.params.get("listFields") == "id"]
 
 
-def cli_run(tmp_path, sandbox, catalog, state=None, **settings) -> SingerOutput:
-    lines, status = run_tap_process(tmp_path, sandbox_config(sandbox, **settings), catalog, state)
-    assert status == 0
-    return SingerOutput.parse("".join(lines))
+def run(sandbox, catalog, state=None, **settings) -> SingerOutput:
+    """One complete run, in-process, starting like a new process."""
+    clear_meta_cache()
+    return sync(sandbox, state=state, catalog=catalog, **settings)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_deletions_are_found_by_counting_not_by_listing(make_sandbox, tmp_path, seed):
+def test_deletions_are_found_by_counting_not_by_listing(make_sandbox, seed):
     sandbox = make_sandbox(seed=seed, sizes={CONTACT: 5_000})
     catalog = catalog_for(sandbox, "contacts", detect_deletions=True)
-    first = cli_run(tmp_path, sandbox, catalog, detect_deletions=True)
+    first = run(sandbox, catalog, detect_deletions=True)
     assert deleted_keys(first) == []
     assert first.state["bookmarks"]["contacts"]["known_keys"].startswith("z1:")
     ids = sandbox.account.ids(CONTACT)
@@ -48,7 +51,7 @@ def test_deletions_are_found_by_counting_not_by_listing(make_sandbox, tmp_path, 
         sandbox.account.delete(CONTACT, key)
     new = sandbox.account.insert(CONTACT)
     before = len(sandbox.counters.log)
-    second = cli_run(tmp_path, sandbox, catalog, first.state, detect_deletions=True)
+    second = run(sandbox, catalog, first.state, detect_deletions=True)
     assert deleted_keys(second) == gone
     assert new in [r["id"] for r in second.records["contacts"]]
     listing = -(-len(ids) // PAGE_SIZE)
@@ -58,21 +61,21 @@ def test_deletions_are_found_by_counting_not_by_listing(make_sandbox, tmp_path, 
     assert list(decode_keys(saved["known_keys"])) == sandbox.account.ids(CONTACT)
     # nothing changed: the sweep is one count
     before = len(sandbox.counters.log)
-    third = cli_run(tmp_path, sandbox, catalog, second.state, detect_deletions=True)
+    third = run(sandbox, catalog, second.state, detect_deletions=True)
     assert deleted_keys(third) == [] and len(sweep_requests(sandbox, before)) == 1
 
 
-def test_yesterdays_text_ranges_still_work(make_sandbox, tmp_path):
+def test_yesterdays_text_ranges_still_work(make_sandbox):
     sandbox = make_sandbox(sizes={CONTACT: 800})
     catalog = catalog_for(sandbox, "contacts", detect_deletions=True)
-    first = cli_run(tmp_path, sandbox, catalog, detect_deletions=True)
+    first = run(sandbox, catalog, detect_deletions=True)
     state = first.state
     keys = decode_keys(state["bookmarks"]["contacts"]["known_keys"])
     text = ",".join(str(k) for k in keys)  # the older format, no runs merged: still valid
     state["bookmarks"]["contacts"]["known_keys"] = text
     gone = keys[100]
     sandbox.account.delete(CONTACT, gone)
-    second = cli_run(tmp_path, sandbox, catalog, state, detect_deletions=True)
+    second = run(sandbox, catalog, state, detect_deletions=True)
     assert deleted_keys(second) == [gone]
     assert second.state["bookmarks"]["contacts"]["known_keys"] == encode_keys(sandbox.account.ids(CONTACT))
 
@@ -82,7 +85,7 @@ def test_sigkill_mid_sweep_then_resume(make_sandbox, tmp_path, seed):
     sandbox = make_sandbox(sizes={CONTACT: 3_000}, latency=0.001)
     catalog = catalog_for(sandbox, "contacts", detect_deletions=True)
     config = sandbox_config(sandbox, detect_deletions=True)
-    first = cli_run(tmp_path, sandbox, catalog, detect_deletions=True)
+    first = run(sandbox, catalog, detect_deletions=True)
     ids = sandbox.account.ids(CONTACT)
     gone = sorted(random.Random(seed).sample(ids, 60))
     for key in gone:
@@ -121,18 +124,18 @@ def collection_requests(sandbox, since: int, path: str) -> list:
     return requests_to(sandbox, path, since)
 
 
-def test_append_only_objects_are_read_by_key_with_removals_found(make_sandbox, tmp_path):
+def test_append_only_objects_are_read_by_key_with_removals_found(make_sandbox):
     sandbox = make_sandbox(sizes={TAG_SUBSCRIBER: 3_000})
     catalog = catalog_for(sandbox, "tag_subscribers")
     stream = next(s for s in catalog["streams"] if s["tap_stream_id"] == "tag_subscribers")
     assert stream["replication_method"] == "INCREMENTAL" and stream["replication_key"] == "id"
-    first = cli_run(tmp_path, sandbox, catalog)
+    first = run(sandbox, catalog)
     assert sorted(r["id"] for r in first.records["tag_subscribers"]) == sandbox.account.ids(TAG_SUBSCRIBER)
     assert not first.activate_versions.get("tag_subscribers")
 
     # nothing changed: one request, which lists the newest rows and counts the rest
     before = len(sandbox.counters.log)
-    quiet = cli_run(tmp_path, sandbox, catalog, first.state)
+    quiet = run(sandbox, catalog, first.state)
     assert quiet.records.get("tag_subscribers", []) == []
     assert len(collection_requests(sandbox, before, "/TagSubscribers")) == 1
 
@@ -142,7 +145,7 @@ def test_append_only_objects_are_read_by_key_with_removals_found(make_sandbox, t
         sandbox.account.delete(TAG_SUBSCRIBER, key)
     added = [sandbox.account.insert(TAG_SUBSCRIBER) for _ in range(120)]
     before = len(sandbox.counters.log)
-    second = cli_run(tmp_path, sandbox, catalog, quiet.state)
+    second = run(sandbox, catalog, quiet.state)
     rows = second.records["tag_subscribers"]
     assert sorted(r["id"] for r in rows if not r.get(DELETED_AT)) == added  # only the new rows are read
     assert deleted_keys(second, "tag_subscribers") == removed
@@ -150,7 +153,7 @@ def test_append_only_objects_are_read_by_key_with_removals_found(make_sandbox, t
 
     # turned off for this stream: read in full again, removals left to ACTIVATE_VERSION
     full_catalog = catalog_for(sandbox, "tag_subscribers", full_table_streams=["tag_subscribers"])
-    third = cli_run(tmp_path, sandbox, full_catalog, second.state, full_table_streams=["tag_subscribers"])
+    third = run(sandbox, full_catalog, second.state, full_table_streams=["tag_subscribers"])
     assert sorted(r["id"] for r in third.records["tag_subscribers"]) == sandbox.account.ids(TAG_SUBSCRIBER)
     assert third.activate_versions.get("tag_subscribers")
 

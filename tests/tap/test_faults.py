@@ -18,7 +18,9 @@ from dataclasses import replace
 import pytest
 
 from ontraport_sandbox import Fault
+from tap_ontraport.errors import SettingsError
 from tap_ontraport.progress import SUMMARY_PATTERN
+from tap_ontraport.tap import TapOntraport
 from tests.samples_server import SamplesServer
 from tests.singer_output import SingerOutput
 from tests.tap.conftest import FAST_LIMIT, catalog_for, sandbox_config, sync
@@ -50,7 +52,7 @@ def faults_after_discovery(sandbox, *faults: Fault) -> None:
 # --- transient faults: retried, nothing lost ---
 
 @pytest.mark.parametrize("kind", ["500", "502", "503", "504", "429", "reset", "hang", "truncated", "html", "busy"])
-def test_each_transient_fault_is_retried_and_nothing_is_lost(make_sandbox, kind):
+def test_each_transient_fault_is_retried_and_nothing_is_lost(make_sandbox, quick_retries, kind):
     fired = 3
     sandbox = make_sandbox(sizes={CONTACT: 400})
     catalog = catalog_for(sandbox, "contacts")
@@ -105,7 +107,7 @@ def test_retry_budget_runs_out_with_a_message_that_names_the_request(make_sandbo
     assert "Service" in line or "503" in line  # a short excerpt of the body
 
 
-def test_a_hung_request_never_hangs_the_run(make_sandbox):
+def test_a_hung_request_never_hangs_the_run(make_sandbox, quick_retries):
     sandbox = make_sandbox(sizes={CONTACT: 120})
     catalog = catalog_for(sandbox, "contacts")
     faults_after_discovery(sandbox, Fault("hang", at=frozenset({1}), hang_seconds=600))
@@ -179,30 +181,35 @@ def test_a_refused_request_skips_its_stream_and_names_the_request(tmp_path):
         ({"max_retries": 1000}, "`max_retries` must be between 0 and 50"),
     ],
 )
-def test_bad_settings_get_one_clear_line_and_no_request(make_sandbox, tmp_path, change, message):
-    sandbox = make_sandbox()
+def test_bad_settings_get_one_clear_line_and_no_request(default_sandbox, change, message):
+    # In-process: the message is what the exception hook prints, a line per problem (the
+    # command line's printing of it is checked by the test below).
+    sandbox = default_sandbox
     config = sandbox_config(sandbox)
     for name, value in change.items():
         if value is None:
             config.pop(name)
         else:
             config[name] = value
-    result = run_cli(tmp_path, config)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
-    assert len(errors) == 1, errors
-    assert sandbox.counters.total == 0
+    before = sandbox.counters.total
+    with pytest.raises(SettingsError) as raised:
+        TapOntraport(config=config)
+    [line] = str(raised.value).splitlines()  # one problem, one line
+    assert message in line
+    assert sandbox.counters.total == before  # no request
 
 
 def test_several_bad_settings_are_all_reported(make_sandbox, tmp_path):
     sandbox = make_sandbox()
     config = sandbox_config(sandbox, start_date="nope", max_retries=-1, api_url="nowhere")
     result = run_cli(tmp_path, config)
-    assert result.returncode != 0
-    for fragment in ("`start_date`", "`max_retries`", "`api_url`"):
-        assert fragment in result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "| ERROR" in line]
+    assert len(errors) == 3, errors
+    for fragment, error in zip(("`api_url`", "`start_date`", "`max_retries`"), errors, strict=True):
+        assert fragment in error
+    assert sandbox.counters.total == 0
 
 
 # --- odd data never stops the run ---

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ontraport_sandbox import Sandbox
 from tap_ontraport.fields import to_datetime
 from tap_ontraport.paging import PAGE_SIZE
-from tap_ontraport.streams import DELETED_AT, epoch_seconds
+from tap_ontraport.streams import DELETED_AT, MIN_PAGES_PER_RANGE, epoch_seconds
 from tap_ontraport.tap import clear_meta_cache
 from tests.tap.conftest import FAST_LIMIT, catalog_for, requests_to, sync
 
@@ -142,8 +142,10 @@ CHANGES = st.lists(
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=CHANGES, parallel=st.sampled_from([1, 4]), seed=st.integers(0, 1_000))
 def test_changes_during_the_sync_are_never_lost(changes, parallel, seed):
-    # with 4 in flight the account is big enough to be read in parallel key ranges
-    size = 1_200 if parallel == 1 else 3_200
+    # 1,200 contacts: 24 pages, after each of which 1-3 changes land (all 60 fit in a run).
+    # With 4 in flight, enough pages after the first for two parallel key ranges (1,600):
+    # more ranges race the same way, and take twice as long to read.
+    size = 1_200 if parallel == 1 else (2 * MIN_PAGES_PER_RANGE + 2) * PAGE_SIZE
     sandbox = Sandbox(seed=seed, sizes={CONTACT: size}, rate_limit=FAST_LIMIT).start()
     clear_meta_cache()
     try:

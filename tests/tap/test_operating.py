@@ -22,6 +22,7 @@ from tap_ontraport.client import FIRST_CONTACT_RETRIES, OntraportAuthenticator, 
 from tap_ontraport.errors import RetriesExhaustedError, UnreachableError
 from tap_ontraport.governor import RateGovernor
 from tap_ontraport.progress import SUMMARY_PATTERN
+from tests.singer_output import SingerOutput
 from tests.tap.conftest import catalog_for, sandbox_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +96,27 @@ def test_a_misspelt_setting_names_the_closest_one(tmp_path):
         assert "is missing" not in result.stderr  # the "did you mean" line says it
 
 
+def test_a_misspelt_variable_names_the_closest_one_and_never_its_value(tmp_path):
+    env = {**os.environ, "TAP_ONTRAPORT_APP_ID": "app-1234", "TAP_ONTRAPORT_APIKEY": "key-5678-secret",
+           "TAP_ONTRAPORT_COLOUR": "blue", "TAP_ONTRAPORT_API_URL": CLOSED,
+           "TAP_ONTRAPORT_LOGLEVEL": "INFO", "TAP_ONTRAPORT__ACME_APP_ID": "app-9"}  # read elsewhere
+    for mode in ([], ["--discover"]):
+        result = tap(tmp_path, "--config", "ENV", *mode, env=env)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert error_lines(result.stderr) == [
+            "`TAP_ONTRAPORT_APIKEY` (an environment variable) is not a setting of tap-ontraport: "
+            "did you mean `TAP_ONTRAPORT_API_KEY`?",
+            "`TAP_ONTRAPORT_COLOUR` (an environment variable) is not a setting of tap-ontraport; "
+            "`tap-ontraport --about` lists them, each read from `TAP_ONTRAPORT_<NAME>`.",
+        ], result.stderr
+        assert "is missing" not in result.stderr and "key-5678-secret" not in result.stderr
+    # given a config file, the SDK reads no variable: none is judged
+    result = tap(tmp_path, "--config", write(tmp_path, "config.json", {"app_id": "app-1234"}), env=env)
+    assert error_lines(result.stderr) == [
+        "`api_key` is missing: set it in the config or as TAP_ONTRAPORT_API_KEY."
+    ], result.stderr
+
+
 # --- an api_url that leads nowhere fails fast and says so ---
 
 def _closed_port() -> int:
@@ -153,11 +175,33 @@ def test_the_retries_exhausted_line_says_what_failed_and_what_to_do(make_sandbox
         sandbox.fault_plan.set([Fault("503", every=1, path=path)])
         result = tap(tmp_path, *args)
         assert result.returncode == 1 and "Traceback" not in result.stderr
-        line = error_lines(result.stderr)[-1]
+        [line] = error_lines(result.stderr)
         assert line.startswith("Stream 'tags': GET /Tags?")
         assert line.endswith("then re-run: the tap resumes from its last state.")  # contacts were saved
     assert "still failing after 1 retry (HTTP 503; body: " in line and "raise `max_retries`" in line
     assert "Stream 'discovery'" not in result.stderr
+
+
+def test_a_stream_failing_mid_stream_is_one_error_line_with_the_traceback_at_debug(make_sandbox, tmp_path):
+    sandbox = make_sandbox(sizes={0: 400})
+    config = sandbox_config(sandbox, max_retries=1, max_parallel_requests=1)
+    args = ["--config", write(tmp_path, "config.json", config),
+            "--catalog", write(tmp_path, "catalog.json", catalog_for(sandbox, "contacts"))]
+    for level in ("INFO", "DEBUG"):
+        # The run's requests: /objects/meta, two pages of contacts, then every read of /Contacts fails.
+        first = sandbox.counters.total + 1
+        sandbox.fault_plan.set([Fault("503", at=frozenset(range(first + 3, first + 1000)), path="/Contacts")])
+        result = tap(tmp_path, *args, env={**os.environ, "TAP_ONTRAPORT_LOGLEVEL": level})
+        assert result.returncode == 1
+        [line] = error_lines(result.stderr)
+        assert line.startswith("Stream 'contacts': GET /Contacts?") and "still failing after 1 retry" in line
+        assert 0 < len(SingerOutput.parse(result.stdout).records["contacts"]) < 400  # it failed mid-stream
+        sdk_line = re.search(r"\| (\w+) +\| tap-ontraport\.contacts +\| An unhandled error occurred "
+                             r"while syncing 'contacts'\n(Traceback)?", result.stderr)
+        if level == "INFO":
+            assert sdk_line is None and "Traceback" not in result.stderr, result.stderr
+        else:
+            assert sdk_line and sdk_line.groups() == ("DEBUG", "Traceback"), result.stderr[-3000:]
 
 
 # --- logs: short by default, the SDK's metrics on request ---

@@ -14,13 +14,17 @@ import random
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from ontraport_sandbox import Sandbox
 from tap_ontraport.paging import PAGE_SIZE
+from tap_ontraport.tap import clear_meta_cache
 from tests.singer_output import SingerOutput
-from tests.tap.conftest import catalog_for, sandbox_config
+from tests.tap.conftest import FAST_LIMIT, catalog_for, sandbox_config
 
 STREAMS = ("contacts", "tags", "pets")
 TAP = [sys.executable, "-m", "tap_ontraport"]
@@ -57,16 +61,36 @@ def after_last_state(lines: list[str]) -> SingerOutput:
     return SingerOutput.parse("".join(lines[last + 1:]))
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_sigkill_at_a_random_moment_then_resume(make_sandbox, tmp_path, seed):
-    sandbox = make_sandbox(sizes={0: 3_200}, latency=0.002)
-    config = sandbox_config(sandbox, max_parallel_requests=4)
-    catalog = catalog_for(sandbox, *STREAMS)
-    complete_lines, status = run_tap_process(tmp_path, config, catalog, None)
-    assert status == 0
-    total_lines = len(complete_lines)
+@dataclass(frozen=True)
+class ReadOnlyAccount:
+    """One account every kill test reads (the tap never writes), and its uninterrupted run."""
 
-    stop_at = random.Random(seed).randint(5, total_lines - 5)
+    sandbox: Sandbox
+    config: dict
+    catalog: dict  # STREAMS selected
+    complete_lines: int  # lines of a run of STREAMS that nothing interrupts
+
+
+@pytest.fixture(scope="module")
+def account(tmp_path_factory) -> Iterator[ReadOnlyAccount]:
+    # 3,200 contacts: 64 pages, enough for four parallel key ranges to be cut
+    sandbox = Sandbox(sizes={0: 3_200}, latency=0.002, rate_limit=FAST_LIMIT).start()
+    clear_meta_cache()
+    try:
+        config = sandbox_config(sandbox, max_parallel_requests=4)
+        catalog = catalog_for(sandbox, *STREAMS)
+        lines, status = run_tap_process(tmp_path_factory.mktemp("complete"), config, catalog, None)
+        assert status == 0
+        yield ReadOnlyAccount(sandbox, config, catalog, len(lines))
+    finally:
+        sandbox.stop()
+        clear_meta_cache()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sigkill_at_a_random_moment_then_resume(account, tmp_path, seed):
+    sandbox, config, catalog = account.sandbox, account.config, account.catalog
+    stop_at = random.Random(seed).randint(5, account.complete_lines - 5)
     killed_lines, _ = run_tap_process(tmp_path, config, catalog, None, stop_after_lines=stop_at)
     killed = SingerOutput.parse("".join(killed_lines))
     resumed_lines, status = run_tap_process(tmp_path, config, catalog, killed.state)
@@ -82,7 +106,7 @@ def test_sigkill_at_a_random_moment_then_resume(make_sandbox, tmp_path, seed):
         # only what was emitted after the last STATE comes again, at most about a page
         assert repeated <= set(keys_of(tail, stream)), (stream, sorted(repeated)[:10])
         assert len(repeated) <= PAGE_SIZE, stream
-        print(f"kill after line {stop_at}/{total_lines}: {stream} re-emitted {len(repeated)}")
+        print(f"kill after line {stop_at}/{account.complete_lines}: {stream} re-emitted {len(repeated)}")
     # a full-table stream finishes the pass it started: same version, activated once
     tag_versions = {m["version"] for m in killed.messages + resumed.messages
                     if m["type"] == "RECORD" and m["stream"] == "tags"}
@@ -91,9 +115,8 @@ def test_sigkill_at_a_random_moment_then_resume(make_sandbox, tmp_path, seed):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_sigterm_flushes_state_for_what_was_emitted(make_sandbox, tmp_path, sig):
-    sandbox = make_sandbox(sizes={0: 3_200}, latency=0.002)
-    config = sandbox_config(sandbox)
+def test_sigterm_flushes_state_for_what_was_emitted(account, tmp_path, sig):
+    sandbox, config = account.sandbox, account.config
     catalog = catalog_for(sandbox, "contacts")
     lines, status = run_tap_process(tmp_path, config, catalog, None, stop_after_lines=1_000, sig=sig)
     assert status != 0

@@ -10,9 +10,12 @@ from __future__ import annotations
 import inspect
 import logging
 
+import pytest
 from singer_sdk import metrics, plugin_base, tap_base
+from singer_sdk.exceptions import AbortedSyncFailedException, MaxRecordsLimitException
+from singer_sdk.streams import core
 
-from tap_ontraport.logs import SDK_ROUTINE_LINES, drop_sdk_routine_lines, set_metrics_logging
+from tap_ontraport.logs import SDK_ROUTINE_LINES, SDK_STREAM_FAILURE_LINE, filter_sdk_lines, set_metrics_logging
 from tap_ontraport.tap import TapOntraport
 
 
@@ -22,6 +25,14 @@ def test_the_sdk_still_logs_the_lines_we_drop():
         assert f'"{start}' in source, f"singer-sdk no longer logs {start!r}: update SDK_ROUTINE_LINES"
 
 
+def test_the_sdk_still_logs_a_stream_failure_inside_its_except_block():
+    sync_source = inspect.getsource(core.Stream.sync)
+    assert f'"{SDK_STREAM_FAILURE_LINE}' in sync_source, "update SDK_STREAM_FAILURE_LINE"
+    # the filter reads the exception in hand: the line must still be logged before the re-raise
+    after_except = sync_source.split("except Exception:")[1]
+    assert after_except.index(SDK_STREAM_FAILURE_LINE) < after_except.index("raise")
+
+
 def test_the_sdk_sets_the_metrics_level_in_the_constructor_we_run_after():
     assert metrics.METRICS_LOGGER_NAME == "singer_sdk.metrics"
     assert "self.metrics_logger.setLevel(" in inspect.getsource(plugin_base.PluginBase.__init__)
@@ -29,8 +40,8 @@ def test_the_sdk_sets_the_metrics_level_in_the_constructor_we_run_after():
 
 def test_routine_lines_are_dropped_and_others_kept(caplog):
     plugin_logger = logging.getLogger("tap-ontraport")
-    drop_sdk_routine_lines(plugin_logger)
-    drop_sdk_routine_lines(plugin_logger)  # once per process, however many taps are built
+    filter_sdk_lines(plugin_logger)
+    filter_sdk_lines(plugin_logger)  # once per process, however many taps are built
     assert sum(isinstance(f, type(plugin_logger.filters[0])) for f in plugin_logger.filters) == 1
     with caplog.at_level(logging.INFO, logger="tap-ontraport"):
         plugin_logger.info("Skipping parse of env var settings...")
@@ -39,6 +50,37 @@ def test_routine_lines_are_dropped_and_others_kept(caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "Summary: tags: 30 records, 1 request, 0 retries, 0 x 429, 0.0s waiting"
     ]
+
+
+def _sync_that_raises(stream_logger: logging.Logger, error: Exception) -> None:
+    """What singer_sdk's Stream.sync does when a stream's records raise."""
+    try:
+        raise error
+    except Exception:
+        stream_logger.log(logging.ERROR, "An unhandled error occurred while syncing '%s'", "tags")
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_the_sdk_failure_line_is_debug_with_its_traceback(caplog, level):
+    stream_logger = logging.getLogger("tap-ontraport.tags")
+    filter_sdk_lines(stream_logger)
+    with caplog.at_level(level, logger="tap-ontraport.tags"):
+        _sync_that_raises(stream_logger, RuntimeError("the page could not be read"))
+    if level == logging.INFO:
+        assert caplog.records == []  # the tap's exception hook says it, once
+        return
+    [record] = caplog.records
+    assert record.levelno == logging.DEBUG and record.levelname == "DEBUG"
+    assert record.exc_info is not None and str(record.exc_info[1]) == "the page could not be read"
+    assert "RuntimeError: the page could not be read" in caplog.text  # the traceback
+
+
+def test_a_dry_run_stopping_at_its_record_limit_logs_nothing(caplog):
+    stream_logger = logging.getLogger("tap-ontraport.contacts")
+    filter_sdk_lines(stream_logger)
+    with caplog.at_level(logging.DEBUG, logger="tap-ontraport.contacts"):
+        _sync_that_raises(stream_logger, AbortedSyncFailedException(MaxRecordsLimitException("limit (1)")))
+    assert caplog.records == []
 
 
 def test_metrics_follow_the_log_metrics_setting():

@@ -6,26 +6,36 @@ Ontraport counts requests per account in a rolling window and answers every requ
 whether until one slot frees or until the whole window clears, so nothing here depends on
 which). One `RateGovernor` per process gates every request of every stream.
 
-The model is a mirror of the account's window (`AccountWindow`): every request we know is
-counted there, each with the span of our own clock in which the server counted it.
+The model is a mirror of the account's window (`AccountWindow`), on the axis of our own
+send times: the server counts a request some time after it is sent, about the same time
+for every request, so comparing send times compares counting times, give or take how much
+that time varies (`spread`, from the round trips).
 
-* One of ours was counted after we sent it and before its answer came back, so it leaves
-  the server's window at the latest one window after its answer: the mirror holds it until
-  then. No guess about network delays is needed, so neither jitter nor a busy CPU can push
-  a request into a full window; what a slow answer costs is only a late expiry.
-* Other tools' requests are inferred: when the server counts more than the mirror can
-  explain, the difference were sent by others, counted before that answer came back.
-* Every answer brings the mirror in line with the server's count: a rolling window always
-  loses its oldest first, so when the server counts fewer than the mirror holds, the
-  mirror's oldest have left, and the window is no longer than the time since they were
-  sent (how the window's length is bounded when the resets don't say it).
+* One of ours leaves the server's window one window after it was sent, plus the spread;
+  and never later than one window after its answer came back (it was counted before
+  that). So no guess of the network's delay is needed, and a slow answer or a busy CPU
+  can only make the mirror hold a request longer than the server does, never shorter.
+* Other tools' requests are what the server counts beyond ours. They are held as a count
+  until the next answer (other tools keep sending, what they add and what leaves about
+  balance out; when they stop, the count shows it), and room is kept for how much that
+  count swings from one answer to the next.
+* Every answer brings the mirror in line with the server's count. Ours that may have left
+  (sent about a window before) count as left a window after sending, the likelier
+  reading; ours sent about when it was may have been counted before it or after, and
+  none of them is taken for another tool's request.
 
-A request goes when the mirror, less what other tools are expected to send before it is
-counted, has room. The window's length comes from the resets (a reset seen with only one
-request counted is the window; the same reset on ten answers in a row is too, under the
-"until the window clears" reading) or from the counts as above. Until it is known, nothing
-is assumed to expire except what a reset promises: whichever its meaning, at least one
-slot is free once it has passed, so one request probes then.
+A request goes when the mirror has room. The window's length comes from the resets: a
+reset seen with only one request counted is the window, under either meaning, and so is
+the same reset on ten answers spread over 2 s or more ("until the window clears"). When no
+reset says it (resets that count to one slot, while another tool keeps the window busy),
+the counts bound it (when fewer are counted than the mirror surely holds, our oldest have
+left) and then fit it (`fit_window`): once three fits agree it is taken as known. Until
+then nothing of ours is expected to leave before the counts show it: requests go only
+where the latest count shows room, and once a reset has passed (a slot is free then,
+whichever meaning) one request probes.
+
+After a quiet second, one request goes before the others, so a limit lowered meanwhile
+costs one 429 rather than one per request in flight.
 
 A 429 holds every sender until its reset (or until the mirror has room, if longer), then
 lets one request probe before the others follow, so a storm of 429s costs about one per
@@ -162,12 +172,9 @@ def fit_window(sends: list[float], counts: list[tuple[float, int]], shortest: fl
 class _Counted:
     """A request in the account's window, placed on the axis of our send times.
 
-    The server counts a request some time after it is sent; that delay is about the same
-    for every request (it varies by at most the governor's `spread`), so comparing send
-    times compares counting times. Ours: sent at `sent_from` (= `sent_to`), counted before
-    `answered_by`, its answer (None while on its way). Other tools': counted between the
-    counts of two of our requests, sent at `sent_from` and `sent_to`, before the answer
-    that revealed it (`sent_from` is -inf for what filled the window before our first).
+    Ours: sent at `sent_from` (= `sent_to`), counted before `answered_by`, its answer (None
+    while on its way). Other tools': counted at an unknown moment (`sent_from` -inf) before
+    the count of the request sent at `sent_to`, whose answer came at `answered_by`.
     """
 
     sent_from: float

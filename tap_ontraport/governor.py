@@ -80,6 +80,8 @@ _LONGEST_WINDOW = 120.0
 _RESET_SAMPLES = 10
 #: Window assumed when a 429 without headers does not say it (Ontraport documents a minute).
 _DOCUMENTED_WINDOW = 60.0
+#: Requests in flight at most while no limit is known (an API that sends no headers).
+UNLIMITED_IN_FLIGHT = 4
 #: After this long without a request, the next one goes alone (see `_try_acquire_locked`).
 QUIET_SECONDS = 1.0
 #: Holds longer than this are announced at INFO, with the why.
@@ -502,6 +504,8 @@ class RateGovernor:
         ready = max(now, self._hold_until)
         if self._in_flight and (not self._headers_seen or self._probing):
             return math.inf  # learn from the answer out before sending more
+        if self.limit is None and self._in_flight >= UNLIMITED_IN_FLIGHT:
+            return math.inf  # no limit known: a first 429 should find few on their way
         if self.limit is not None:
             self.mirror.spread = self._spread()
             ready = max(ready, self.mirror.ready_at(now, self._room(now)))

@@ -178,7 +178,8 @@ class OntraportClient:
 
     # --- the one entry point ---
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, label: str = DISCOVERY) -> ApiResponse:
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, label: str = DISCOVERY,
+            urgency: float = 0.0) -> ApiResponse:
         """GET `path` with `params`; retries transient faults; raises on permanent ones.
 
         `label` names the stream (or "discovery") in statistics and messages.
@@ -189,7 +190,7 @@ class OntraportClient:
         failures = 0
         rate_limit_waited = 0.0
         while True:
-            ticket = self.governor.acquire()
+            ticket = self.governor.acquire(urgency)
             try:
                 answer = self._attempt(path, params, ticket, stats)
             except _TransientFault as fault:

@@ -457,6 +457,7 @@ class RateGovernor:
         self.mirror = AccountWindow()
         self._sequence = 0
         self._in_flight = 0
+        self._waiting: list[float] = []  # urgencies of the requests blocked in acquire()
         self._headers_seen = False  # any answer at all has come back
         self.limit: int | None = None
         self.limit_source: str | None = None  # "headers" or "429"
@@ -524,18 +525,28 @@ class RateGovernor:
 
     # --- the calls every request makes ---
 
-    def acquire(self) -> Ticket:
-        """Block until a request may be sent, then count it as sent."""
+    def acquire(self, urgency: float = 0.0) -> Ticket:
+        """Block until a request may be sent, then count it as sent.
+
+        Of the requests waiting, the most urgent goes first (the page walks use how much of
+        their key range is left, so parallel ranges finish together: a range left alone at
+        the end sends one request per round trip, whatever the budget).
+        """
         started = self._clock()
         with self._cond:
-            while True:
-                ticket = self._try_acquire_locked()
-                if ticket is not None:
-                    break
-                now = self._clock()
-                ready = self._ready_at(now)
-                self._announce(now, ready)
-                self._cond.wait(timeout=None if math.isinf(ready) else max(ready - now, 0.001))
+            self._waiting.append(urgency)
+            try:
+                while True:
+                    ticket = self._try_acquire_locked() if urgency >= max(self._waiting) else None
+                    if ticket is not None:
+                        break
+                    now = self._clock()
+                    ready = self._ready_at(now)
+                    self._announce(now, ready)
+                    self._cond.wait(timeout=None if math.isinf(ready) else max(ready - now, 0.001))
+            finally:
+                self._waiting.remove(urgency)
+                self._cond.notify_all()  # the next most urgent may go
             waited = ticket.sent_at - started
             if waited > 0.001:
                 self.wait_seconds += waited

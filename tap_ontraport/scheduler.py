@@ -164,7 +164,8 @@ class Prefetcher:
         while (picked := self._next_job()) is not None:
             ahead, job, future = picked
             try:
-                response = ahead.stream.fetch_page(job.token)
+                # After every page the streams being written ask for; earlier streams first.
+                response = ahead.stream.fetch_page(job.token, urgency=-1.0 - job.order)
             except BaseException as exc:  # the stream's walk meets it on its turn
                 ahead.failed = True
                 future.set_exception(exc)

@@ -311,10 +311,17 @@ class OntraportStream(RESTStream[PageToken]):
                 return ahead
         return self.fetch_page(token, context)
 
-    def fetch_page(self, token: PageToken, context: dict | None = None) -> ApiResponse:
-        """One page from the API (no read-ahead): what `token` asks for."""
+    def fetch_page(self, token: PageToken, context: dict | None = None, *, urgency: float | None = None) -> ApiResponse:
+        """One page from the API (no read-ahead): what `token` asks for.
+
+        Its `urgency` for the rate budget is, unless given, how much of its key range is left
+        (an open range or a probe: most), so the ranges of one stream finish together.
+        """
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
-        return self.ontraport_tap.client.get(request.url, request.params, label=self.name)
+        if urgency is None:
+            segment = token.segment
+            urgency = math.inf if token.probe or segment.until is None else float(segment.until - segment.after)
+        return self.ontraport_tap.client.get(request.url, request.params, label=self.name, urgency=urgency)
 
     def planned_segments(self) -> list[Segment]:
         """The segments this stream's walk will start with, from its input state (unchanged).

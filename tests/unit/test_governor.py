@@ -421,3 +421,29 @@ def test_refusal_text_parsing(text, parsed):
 )
 def test_header_parsing(headers, parsed):
     assert RateHeaders.parse(headers) == parsed
+
+
+def test_of_the_requests_waiting_the_most_urgent_goes_first():
+    import threading
+
+    clock = Clock()
+    governor = RateGovernor(clock=clock)
+    ticket = governor.try_acquire()
+    governor.observe(ticket, {"x-rate-limit-limit": "1", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "10"}, 200)
+    got: list[str] = []
+
+    def wait_for_a_slot(name: str, urgency: float) -> None:
+        governor.acquire(urgency)
+        got.append(name)
+
+    threads = [threading.Thread(target=wait_for_a_slot, args=args, daemon=True)
+               for args in (("lagging range", 500.0), ("read-ahead", -1.0), ("nearly done", 50.0))]
+    for thread in threads:
+        thread.start()
+    while len(governor._waiting) < 3:
+        threading.Event().wait(0.01)
+    clock.now = 11.0  # the one slot frees: one request goes, the most urgent
+    with governor._cond:
+        governor._cond.notify_all()
+    threading.Event().wait(0.3)
+    assert got == ["lagging range"]

@@ -192,13 +192,12 @@ class _Counted:
 
 @dataclass(frozen=True)
 class _Observation:
-    """What one answer said: `used` of `limit` counted when request `sequence` was."""
+    """What one answer said: `used` requests counted when request `sequence` was."""
 
     sequence: int
     sent_at: float
     seen_at: float
     used: int
-    limit: int
     reset: float
 
 
@@ -225,7 +224,7 @@ class AccountWindow:
     others_changes: deque[int] = field(default_factory=lambda: deque(maxlen=_CHANGE_SAMPLES))
     last: _Observation | None = None
     counts: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=_FIT_SAMPLES))
-    counted_sends: deque[float] = field(default_factory=lambda: deque(maxlen=_FIT_SAMPLES))
+    answers: int = 0  # answers counted over the run (a fit is tried every `_FIT_EVERY`)
     first_dropped: float = math.inf  # when the counts first showed ours leaving
     dropped_bound: float = math.inf  # ... and the shortest window they showed
     fits: deque[float] = field(default_factory=lambda: deque(maxlen=_FITS_AGREEING))
@@ -301,8 +300,8 @@ class AccountWindow:
     def learn_from_counts(self, seen: _Observation) -> None:
         """While no reset said the window, fit its length to the counts (see `fit_window`)."""
         self.counts.append((seen.sent_at, seen.used))
-        self.counted_sends.append(seen.sent_at)
-        if self.exact or not math.isfinite(self.first_dropped) or len(self.counts) % _FIT_EVERY:
+        self.answers += 1
+        if self.exact or not math.isfinite(self.first_dropped) or self.answers % _FIT_EVERY:
             return
         # Only counts after ours were first seen leaving: by then whatever filled the window
         # before we started has left too (while it leaves and we replace it, a short window
@@ -312,10 +311,10 @@ class AccountWindow:
         if len(counts) < _FIT_EVERY:
             return
         longest = min(self.length, _LONGEST_WINDOW, (counts[-1][0] - counts[0][0]) / 1.5)
-        # (Ours leaving showed a bound: with other tools sending as much as we do, at most
-        # about twice the window. A fit far below it is an artefact of periodic traffic.)
+        # (Ours leaving showed a bound: with other tools sending as much as we do, about
+        # twice the window. A fit far below it is an artefact of periodic traffic.)
         shortest = max(self.longest_reset - 1, 1.0, self.dropped_bound / 2.5)
-        found = fit_window(sorted(self.counted_sends), counts, shortest, longest)
+        found = fit_window(sorted(sent_at for sent_at, _ in self.counts), counts, shortest, longest)
         if found is not None:
             self.fits.append(found)
             self.bound(found + min(self.spread, 0.5))
@@ -546,7 +545,8 @@ class RateGovernor:
                     self._cond.wait(timeout=None if math.isinf(ready) else max(ready - now, 0.001))
             finally:
                 self._waiting.remove(urgency)
-                self._cond.notify_all()  # the next most urgent may go
+                if self._waiting:
+                    self._cond.notify_all()  # the next most urgent may go
             waited = ticket.sent_at - started
             if waited > 0.001:
                 self.wait_seconds += waited
@@ -609,7 +609,7 @@ class RateGovernor:
     def _counted(self, ticket: Ticket, headers: RateHeaders, now: float) -> None:
         self.limit, self.limit_source = headers.limit, "headers"
         self.mirror.learn_from_reset(headers, now)
-        seen = _Observation(ticket.sequence, ticket.sent_at, now, headers.used, headers.limit, headers.reset)
+        seen = _Observation(ticket.sequence, ticket.sent_at, now, headers.used, headers.reset)
         self.mirror.learn_from_counts(seen)
         self.mirror.reconcile(seen)
 

@@ -16,8 +16,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tap_ontraport.fields import KNOWN_TEXT_TYPES, SCHEMA_BY_TYPE
+
 #: Custom object types get objectIDs from 10000 up, different in every account.
 FIRST_CUSTOM_OBJECT_ID = 10000
+
+
+#: The Ontraport field types a row may name: those fields.py maps to a column type. A
+#: misspelt type ("timstamp") fails at import instead of quietly becoming text.
+FIELD_TYPES = frozenset(SCHEMA_BY_TYPE) | KNOWN_TEXT_TYPES
 
 
 def _fields(spec: str) -> dict[str, str]:
@@ -25,11 +32,15 @@ def _fields(spec: str) -> dict[str, str]:
     parsed: dict[str, str] = {}
     for token in spec.split():
         name, _, ontraport_type = token.partition(":")
-        parsed[name] = ontraport_type or "text"
+        ontraport_type = ontraport_type or "text"
+        if ontraport_type not in FIELD_TYPES:
+            raise ValueError(f"field {name!r}: unknown Ontraport field type {ontraport_type!r} "
+                             f"(known: {', '.join(sorted(FIELD_TYPES))})")
+        parsed[name] = ontraport_type
     return parsed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ObjectType:
     """The facts about one Ontraport object type."""
 
@@ -62,7 +73,7 @@ _DATES = "date:timestamp dlm:timestamp"
 
 # fmt: off
 KNOWN_OBJECTS: tuple[ObjectType, ...] = (
-    ObjectType(0, "Contact", "contacts", "Contacts", "Contact", documented_fields=_fields(
+    ObjectType(object_id=0, meta_name="Contact", stream_name="contacts", plural="Contacts", singular="Contact", documented_fields=_fields(
         "unique_id owner:parent firstname lastname email:email address address2 city"
         " state:state zip country:country birthday:fulldate priority:numeric status:drop"
         " home_phone:phone sms_number:sms office_phone:phone fax:phone company title"
@@ -81,21 +92,21 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         " updateCampaign:subscription bindex:numeric gclid gcid gsid gsn fbc fbp li_fat_id"
         " user_agent visit:numeric last_currency_used lead:numeric owed:price refund:price"
         " refundtotal:price commish:price")),
-    ObjectType(1, "Task", "tasks", "Tasks", "Task", documented_fields=_fields(
+    ObjectType(object_id=1, meta_name="Task", stream_name="tasks", plural="Tasks", singular="Task", documented_fields=_fields(
         "owner:parent drip_id:parent contact_id:parent step_num:numeric subject"
         " date_assigned:timestamp date_due:timestamp date_complete:timestamp status:drop"
         " type:numeric details:longtext hidden:check call_outcome_id:parent item_id:parent"
         " notifications rules object_type_id:numeric object_name"),
         notes="Public sources disagree on its dlm: one record read at discovery decides. Its dates"
               " (assigned, due, complete) don't move on an edit: without dlm, read in full every run."),
-    ObjectType(2, "User", "users", "Users", "User"),
-    ObjectType(3, "Group", "groups", "Groups", "Group", notes="Saved contact filters."),
-    ObjectType(5, "Sequence", "sequences", None, None,
+    ObjectType(object_id=2, meta_name="User", stream_name="users", plural="Users", singular="User"),
+    ObjectType(object_id=3, meta_name="Group", stream_name="groups", plural="Groups", singular="Group", notes="Saved contact filters."),
+    ObjectType(object_id=5, meta_name="Sequence", stream_name="sequences", plural=None, singular=None,
                notes="No named endpoint is documented; read through /objects?objectID=5."),
-    ObjectType(6, "Rule", "rules", "Rules", "Rule", documented_fields=_fields(
+    ObjectType(object_id=6, meta_name="Rule", stream_name="rules", plural="Rules", singular="Rule", documented_fields=_fields(
         "drip_id:parent events:longtext conditions:longtext actions:longtext name"
         " pause:drop last_action:timestamp object_type_id:numeric " + _DATES)),
-    ObjectType(7, "Message", "messages", "Messages", "Message", documented_fields=_fields(
+    ObjectType(object_id=7, meta_name="Message", stream_name="messages", plural="Messages", singular="Message", documented_fields=_fields(
         "alias type subject " + _DATES + " last_save:timestamp last_auto:timestamp"
         " autosave:longtext date_last_published:timestamp is_published:check mcsent:numeric"
         " mcopened:numeric mcclicked:numeric mcnotopened:numeric mcnotclicked:numeric"
@@ -103,37 +114,36 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         " owner:parent from send_out_name reply_to_email:email send_to site_id:parent"
         " message_body:longtext json_data:longtext plaintext:longtext width:numeric"
         " word_wrap_checkbox:check attach_ics:check old_resource:longtext")),
-    ObjectType(12, "Note", "notes", "Notes", "Note"),
-    ObjectType(14, "Tag", "tags", "Tags", "Tag"),
-    ObjectType(16, "Product", "products", "Products", "Product", documented_fields=_fields(
+    ObjectType(object_id=12, meta_name="Note", stream_name="notes", plural="Notes", singular="Note"),
+    ObjectType(object_id=14, meta_name="Tag", stream_name="tags", plural="Tags", singular="Tag"),
+    ObjectType(object_id=16, meta_name="Product", stream_name="products", plural="Products", singular="Product", documented_fields=_fields(
         "name price:price " + _DATES + " deleted:check description:longtext"
         " external_id product_group:parent sku taxable:check total_income:price"
         " total_purchases:numeric internal_name product_code stripe_product_code")),
-    ObjectType(17, "Purchase", "purchases", "Purchases", "Purchase", documented_fields=_fields(
+    ObjectType(object_id=17, meta_name="Purchase", stream_name="purchases", plural="Purchases", singular="Purchase", documented_fields=_fields(
         "contact_id:parent affiliate_id:parent product_id:parent owner:parent"
         " package_id:parent invoice_id:parent subscription_id:parent order_id:parent"
         " oprid:parent description:longtext " + _DATES + " price:price name quantity:numeric"
         " coupon_id:parent coupon_code_id:parent discount:price type:numeric status:numeric"
         " level1:price level2:price total_price:price affiliate coupon_name coupon_code")),
-    ObjectType(20, "LandingPage", "landing_pages", "LandingPages", "LandingPage",
+    ObjectType(object_id=20, meta_name="LandingPage", stream_name="landing_pages", plural="LandingPages", singular="LandingPage",
                documented_fields=_fields(
         "uri_id:parent resource:longtext design_type:numeric name rotation:numeric"
         " last_save:timestamp last_auto:timestamp autosave:longtext domain ssl_enabled:check "
         + _DATES + " seo_settings:longtext")),
     # An audit log: an entry is written once per purchase event and never changed.
-    ObjectType(30, "PurchaseHistoryLog", "purchase_history_logs", "PurchaseHistoryLogs",
-               "PurchaseHistoryLog", notes="Audit log of purchases.", append_only=True),
-    ObjectType(38, "Commission", "commissions", "Commissions", "Commission"),
-    ObjectType(44, "OpenOrder", "open_orders", "OpenOrders", "OpenOrder",
+    ObjectType(object_id=30, meta_name="PurchaseHistoryLog", stream_name="purchase_history_logs", plural="PurchaseHistoryLogs", singular="PurchaseHistoryLog", notes="Audit log of purchases.", append_only=True),
+    ObjectType(object_id=38, meta_name="Commission", stream_name="commissions", plural="Commissions", singular="Commission"),
+    ObjectType(object_id=44, meta_name="OpenOrder", stream_name="open_orders", plural="OpenOrders", singular="OpenOrder",
                notes="Active subscriptions and payment plans."),
-    ObjectType(45, "CreditCard", "credit_cards", "CreditCards", "CreditCard",
+    ObjectType(object_id=45, meta_name="CreditCard", stream_name="credit_cards", plural="CreditCards", singular="CreditCard",
                notes="No modification date documented (recent_sale is the card's last sale), and a"
                      " card is edited in place: without dlm, read in full every run.",
                documented_fields=_fields(
         "firstname lastname contact_id:parent last4 type:drop exp_month:numeric"
         " exp_year:numeric address address2 city state:state zip country:country status:drop"
         " recent_sale:timestamp invoice_id:parent")),
-    ObjectType(46, "Invoice", "transactions", "Transactions", "Transaction",
+    ObjectType(object_id=46, meta_name="Invoice", stream_name="transactions", plural="Transactions", singular="Transaction",
                documented_fields=_fields(
         "hidden:check status:drop contact_id:parent contact_name order_id:parent"
         " form_id:parent lp_id:parent cc_id:parent gateway_id:parent " + _DATES +
@@ -146,16 +156,16 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         " customer_note:longtext internal_note:longtext unique_id bindex:numeric"
         " stripe_tax_calculation_id stripe_tax_transaction_id"),
         notes='Meta calls it "Invoice" and lists only a few of its fields; sources disagree on its dlm.'),
-    ObjectType(52, "Order", "orders", "Orders", "Order"),
-    ObjectType(65, "Offer", "offers", "Offers", "Offer", documented_fields=_fields(
+    ObjectType(object_id=52, meta_name="Order", stream_name="orders", plural="Orders", singular="Order"),
+    ObjectType(object_id=65, meta_name="Offer", stream_name="offers", plural="Offers", singular="Offer", documented_fields=_fields(
         "owner:parent name public:check data:longtext referenced:numeric")),
-    ObjectType(99, "CustomObject", "custom_objects", "CustomObjects", "CustomObject",
+    ObjectType(object_id=99, meta_name="CustomObject", stream_name="custom_objects", plural="CustomObjects", singular="CustomObject",
                documented_fields=_fields(
         "name date_created:timestamp table key external_key primary_nav:check"
         " singular plural possessive plural_possessive icon theme deletable:check"
         " object_label"),
         notes="The definitions of the account's custom object types."),
-    ObjectType(122, "SmartFormFE", "forms", "Forms", "Form", primary_key="form_id",
+    ObjectType(object_id=122, meta_name="SmartFormFE", stream_name="forms", plural="Forms", singular="Form", primary_key="form_id",
                documented_fields=_fields(
         "formname type:drop tags:longtext sequences:longtext"
         " campaigns:longtext redirect:url owner:parent captcha:check notif fillouts:numeric"
@@ -163,34 +173,33 @@ KNOWN_OBJECTS: tuple[ObjectType, ...] = (
         " unique_convert:numeric json_raw_object:longtext deleted:check"
         " object_type_id:numeric responsive:check " + _DATES),
         notes="Keyed by form_id, not id."),
-    ObjectType(123, "Coupon", "coupons", "Coupons", "Coupon", documented_fields=_fields(
+    ObjectType(object_id=123, meta_name="Coupon", stream_name="coupons", plural="Coupons", singular="Coupon", documented_fields=_fields(
         "date:timestamp valid_start_date:timestamp valid_end_date:timestamp")),
     # One row per (record, tag): tagging adds a row, untagging removes it, nothing edits one.
-    ObjectType(138, "TagSubscriber", "tag_subscribers", "TagSubscribers", "TagSubscriber",
+    ObjectType(object_id=138, meta_name="TagSubscriber", stream_name="tag_subscribers", plural="TagSubscribers", singular="TagSubscriber",
                notes="Joins contacts (and custom objects) to tags.", append_only=True),
-    ObjectType(140, "CampaignBuilder", "campaign_builder_items", "CampaignBuilderItems",
-               "CampaignBuilderItem", documented_fields=_fields(
+    ObjectType(object_id=140, meta_name="CampaignBuilder", stream_name="campaign_builder_items", plural="CampaignBuilderItems", singular="CampaignBuilderItem", documented_fields=_fields(
         "name state:drop " + _DATES + " subs:numeric subs_ever:numeric"
         " element_num:numeric todos:numeric object_type_id:numeric pause:check"
         " deleted:check")),
-    ObjectType(145, "Webhook", "webhooks", "Webhooks", "Webhook", documented_fields=_fields(
+    ObjectType(object_id=145, meta_name="Webhook", stream_name="webhooks", plural="Webhooks", singular="Webhook", documented_fields=_fields(
         "event data:longtext url:url last_hook:timestamp last_code:numeric"
         " last_payload:longtext owner:parent")),
-    ObjectType(146, "DeletedOrder", "deleted_orders", "DeletedOrders", "DeletedOrder",
+    ObjectType(object_id=146, meta_name="DeletedOrder", stream_name="deleted_orders", plural="DeletedOrders", singular="DeletedOrder",
                notes='Deleted orders and open orders; meta may call it "Order".'),
-    ObjectType(149, "Deal", "deals", "Deals", "Deal", documented_fields=_fields(
+    ObjectType(object_id=149, meta_name="Deal", stream_name="deals", plural="Deals", singular="Deal", documented_fields=_fields(
         "owner:parent name value:price " + _DATES + " dla:timestamp"
         " expected_close_date:fulldate expected_win_percent:numeric calc:price"
         " primary_contact:parent company:parent weighted_value:price sales_stage:drop"
         " actual_close_date:fulldate expected_close_timeframe:drop deal_size:drop"
         " recent_activity:timestamp")),
-    ObjectType(150, "Company", "companies", "Companies", "Company", documented_fields=_fields(
+    ObjectType(object_id=150, meta_name="Company", stream_name="companies", plural="Companies", singular="Company", documented_fields=_fields(
         "owner:parent name " + _DATES + " dla:timestamp phone:phone industry"
         " description:longtext annual_revenue:price employee_count:numeric"
         " facebook_page:url instagram_name address city state:state zipcode"
         " country:country")),
     # Delivery records: written once per webhook call, dropped after a few days' retention.
-    ObjectType(163, "WebhookLog", "webhook_logs", "WebhookLogs", "WebhookLog", append_only=True,
+    ObjectType(object_id=163, meta_name="WebhookLog", stream_name="webhook_logs", plural="WebhookLogs", singular="WebhookLog", append_only=True,
                notes="The API documents the endpoints but no objectID; 163 is assumed."),
 )
 # fmt: on

@@ -44,7 +44,7 @@ from tap_ontraport.errors import (
 )
 from tap_ontraport.governor import LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RateGovernor
 from tap_ontraport.objects import ObjectType, describe_object
-from tap_ontraport.tap import DEFAULT_API_URL, settings_problems
+from tap_ontraport.settings import Settings, client_for, settings_problems
 
 REQUEST_LIMIT = 100
 PER_OBJECT_LIMIT = 3
@@ -616,16 +616,10 @@ def load_config(path: Path) -> dict[str, Any]:
 
 def build_client(config: Mapping[str, Any], budget: RequestBudget) -> OntraportClient:
     """The tap's client, configured like the tap's, with a budgeted authenticator."""
-    governor = RateGovernor(share=float(config.get("rate_limit_share", 1.0)),
-                            max_requests_per_minute=config.get("max_requests_per_minute"))
-    return OntraportClient(
-        api_url=str(config.get("api_url", DEFAULT_API_URL)),
-        authenticator=BudgetedAuthenticator(config["app_id"], config["api_key"], budget),
-        governor=governor,
-        request_timeout=float(config.get("request_timeout", 60)),
-        max_retries=min(int(config.get("max_retries", CHECK_MAX_RETRIES)), CHECK_MAX_RETRIES),
-        max_rate_limit_wait_seconds=float(config.get("max_rate_limit_wait_seconds", 900)),
-    )
+    settings = Settings.from_config(config)
+    governor = RateGovernor(share=settings.rate_limit_share, max_requests_per_minute=settings.max_requests_per_minute)
+    authenticator = BudgetedAuthenticator(settings.app_id, settings.api_key, budget)
+    return client_for(settings, governor, authenticator, max_retries=CHECK_MAX_RETRIES)
 
 
 def run_check(config: Mapping[str, Any], budget: RequestBudget | None = None) -> CheckReport:

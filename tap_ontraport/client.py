@@ -195,35 +195,44 @@ class OntraportClient:
                 answer = self._attempt(path, params, ticket, stats)
             except _TransientFault as fault:
                 if fault.status == 429:
-                    wait = fault.wait
-                    stats.add(rate_limited=1)
-                    rate_limit_waited += wait
-                    if rate_limit_waited > self.max_rate_limit_wait_seconds:
-                        raise self._exhausted(label, path, params, fault, "waiting for the rate limit") from None
-                    self._log_wait_once(label, "429", f"{label}: Ontraport rate limit reached (HTTP 429); waiting {wait:.1f}s for the window to reset")
-                    self._sleep(wait, stats)
-                    continue
-                failures += 1
-                stats.add(fault=fault.reason)
-                if fault.unreachable and not self._answered and failures > min(FIRST_CONTACT_RETRIES, self.max_retries):
-                    raise self._unreachable(path, fault.unreachable) from None
-                if failures > self.max_retries:
-                    raise self._exhausted(label, path, params, fault, plural(self.max_retries, "retry", "retries")) from None
-                stats.add(retries=1)
-                delay = next(delays)
-                delay = delay / 2 + random.uniform(0, delay / 2)  # jitter; keeps half the step
-                # An unreachable API on first contact: the error line that follows says it all.
-                first_contact = fault.unreachable is not None and not self._answered
-                logger.log(
-                    logging.DEBUG if first_contact else logging.WARNING,
-                    "%s: %s on %s; retry %d of %d in %.1fs",
-                    label, fault.reason, self.describe(path, params), failures, self.max_retries, delay,
-                )
-                self._sleep(delay, stats)
+                    rate_limit_waited += self._wait_out_429(label, path, params, fault, stats, rate_limit_waited)
+                else:
+                    failures += 1
+                    self._wait_to_retry(label, path, params, fault, stats, failures, next(delays))
                 continue
             if label != DISCOVERY:
                 self._answered_streams.add(label)
             return answer
+
+    def _wait_out_429(self, label: str, path: str, params: Mapping[str, Any] | None, fault: _TransientFault,
+                      stats: RequestStats, waited: float) -> float:
+        """Sleep until the rate window resets (returns the seconds); raise past the allowed total."""
+        wait = fault.wait
+        stats.add(rate_limited=1)
+        if waited + wait > self.max_rate_limit_wait_seconds:
+            raise self._exhausted(label, path, params, fault, "waiting for the rate limit") from None
+        self._log_wait_once(label, "429", f"{label}: Ontraport rate limit reached (HTTP 429); waiting {wait:.1f}s for the window to reset")
+        self._sleep(wait, stats)
+        return wait
+
+    def _wait_to_retry(self, label: str, path: str, params: Mapping[str, Any] | None, fault: _TransientFault,
+                       stats: RequestStats, failures: int, step: float) -> None:
+        """Sleep a jittered backoff `step` before retry number `failures`; raise when none is left."""
+        stats.add(fault=fault.reason)
+        if fault.unreachable and not self._answered and failures > min(FIRST_CONTACT_RETRIES, self.max_retries):
+            raise self._unreachable(path, fault.unreachable) from None
+        if failures > self.max_retries:
+            raise self._exhausted(label, path, params, fault, plural(self.max_retries, "retry", "retries")) from None
+        stats.add(retries=1)
+        delay = step / 2 + random.uniform(0, step / 2)  # jitter; keeps half the step
+        # An unreachable API on first contact: the error line that follows says it all.
+        first_contact = fault.unreachable is not None and not self._answered
+        logger.log(
+            logging.DEBUG if first_contact else logging.WARNING,
+            "%s: %s on %s; retry %d of %d in %.1fs",
+            label, fault.reason, self.describe(path, params), failures, self.max_retries, delay,
+        )
+        self._sleep(delay, stats)
 
     def _sleep(self, seconds: float, stats: RequestStats) -> None:
         stats.add(wait_seconds=seconds)

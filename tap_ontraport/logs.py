@@ -3,7 +3,7 @@
 A small run should print a couple of lines per stream and the summary. The SDK adds a line
 per run about environment variables, a line per stream left out of the catalog, and two
 JSON `METRIC` lines per stream. The first two are dropped here by their text (the SDK has
-no setting for them; `tests/unit/test_logs.py` pins the texts against the installed SDK);
+no setting for them; the texts live in sdk_compat.py, pinned against the installed SDK);
 the METRIC lines stay available with the `log_metrics` setting.
 
 When a stream fails, the SDK logs its own ERROR line ("An unhandled error occurred while
@@ -20,15 +20,9 @@ import sys
 
 from singer_sdk.exceptions import AbortedSyncExceptionBase
 
-#: Starts of SDK log lines that tell a user nothing (logged by singer_sdk's PluginBase and Tap).
-SDK_ROUTINE_LINES = (
-    "Skipping parse of env var settings",  # every run given a config file
-    "Parsing env var for settings config",  # every run given --config ENV
-    "Skipping deselected stream",  # one per stream the catalog leaves out
-)
+from tap_ontraport.sdk_compat import SDK_ROUTINE_LINES, SDK_STREAM_FAILURE_LINE
 
-#: Start of the line singer_sdk's Stream.sync logs at ERROR when a stream's sync raises.
-SDK_STREAM_FAILURE_LINE = "An unhandled error occurred while syncing"
+__all__ = ["SDK_ROUTINE_LINES", "SDK_STREAM_FAILURE_LINE", "filter_sdk_lines", "set_metrics_logging"]
 
 
 class _SdkLinesFilter(logging.Filter):

@@ -154,13 +154,13 @@ class BookmarkTracker:
     key, so that a tie group bigger than a page isn't read again in full next run.
     """
 
-    run_started: int  # epoch seconds, server clock
+    run_started: int | None = None  # epoch seconds, server clock (None: no answer yet)
     newest: int | None = None
     newest_count: int = 0
     newest_max_key: int = 0
 
     def see(self, rk_value: int | None, key: int) -> None:
-        if rk_value is None or rk_value >= self.run_started:
+        if rk_value is None or self.run_started is None or rk_value >= self.run_started:
             return
         if self.newest is None or rk_value > self.newest:
             self.newest, self.newest_count, self.newest_max_key = rk_value, 1, key
@@ -176,7 +176,10 @@ class BookmarkTracker:
         return None
 
     def to_state(self) -> dict[str, Any]:
-        return asdict(self)
+        saved = asdict(self)
+        if self.run_started is None:
+            del saved["run_started"]
+        return saved
 
     @classmethod
     def from_state(cls, saved: dict[str, Any]) -> BookmarkTracker:

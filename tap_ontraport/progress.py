@@ -125,3 +125,46 @@ def rate_limit_line(snapshot: Mapping[str, t.Any]) -> str:
         f"{plural(int(snapshot.get('waits') or 0), 'time')} "
         f"({float(snapshot.get('wait_seconds') or 0):.1f}s summed over parallel requests)"
     )
+
+
+#: The `event` of the run's one structured summary record (docs/operating.md).
+RUN_SUMMARY_EVENT = "run_summary"
+
+
+def _cost_fields(stats: RequestStats) -> dict[str, t.Any]:
+    return {
+        "requests": stats.requests,
+        "retries": stats.retries,
+        "rate_limited": stats.rate_limited,
+        "wait_seconds": round(stats.wait_seconds, 3),
+        "faults": dict(sorted(stats.faults.items())),
+    }
+
+
+def run_summary(
+    stream_records: Mapping[str, int],
+    stats: Mapping[str, RequestStats],
+    *,
+    elapsed: float,
+    rate_limit: Mapping[str, t.Any],
+    skipped: Mapping[str, str],
+) -> dict[str, t.Any]:
+    """The summary lines' facts as one JSON-ready record, for programs that read the logs."""
+    names = sorted((set(stream_records) | set(stats)) - {DISCOVERY})
+    streams = {
+        name: {"records": stream_records.get(name, 0), **_cost_fields(stats.get(name, RequestStats()))}
+        for name in names
+    }
+    totals = {key: sum(s[key] for s in streams.values()) for key in ("records", "requests", "retries", "rate_limited")}
+    discovery = _cost_fields(stats.get(DISCOVERY, RequestStats()))
+    totals["requests"] += discovery["requests"]
+    totals["retries"] += discovery["retries"]
+    totals["rate_limited"] += discovery["rate_limited"]
+    return {
+        "event": RUN_SUMMARY_EVENT,
+        "streams": streams,
+        "discovery": discovery,
+        "total": {**totals, "streams": len(streams), "elapsed_seconds": round(elapsed, 3)},
+        "rate_limit": dict(rate_limit),
+        "skipped": dict(sorted(skipped.items())),
+    }

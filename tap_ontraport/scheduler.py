@@ -4,7 +4,7 @@ The SDK syncs streams one after another, and a stream too small to be cut into k
 is read one page at a time: with a few hundred milliseconds per answer, most of the rate
 budget would idle. So a run-wide `Prefetcher` walks the streams that come next in the
 background, exactly as their own walk will (same first segments from their input state,
-same follow-up pages from each answer: `OntraportStream._after_page`), and keeps the
+same follow-up pages from each answer: `walker.SegmentCursor`), and keeps the
 answers in memory, at most `MAX_BUFFERED_PAGES` at a time.
 
 Nothing of a stream is emitted or saved before its turn: when the SDK reaches it, its walk
@@ -24,10 +24,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from tap_ontraport.paging import Segment
+from tap_ontraport.walker import PageToken, SegmentCursor
 
 if t.TYPE_CHECKING:
     from tap_ontraport.client import ApiResponse
-    from tap_ontraport.streams import OntraportStream, PageToken
 
 logger = logging.getLogger("tap-ontraport")
 
@@ -40,12 +40,29 @@ def token_key(token: PageToken) -> str:
     return json.dumps([token.segment.to_state(), token.probe, token.list_fields], sort_keys=True)
 
 
+class ReadAheadStream(t.Protocol):
+    """What the read-ahead needs of a stream (streams.OntraportStream provides it)."""
+
+    name: str
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def workers(self) -> int: ...
+
+    def planned_segments(self) -> list[Segment]: ...
+
+    def fetch_page(self, token: PageToken, context: dict | None = None, *,
+                   urgency: float | None = None) -> ApiResponse: ...
+
+
 @dataclass
 class _StreamAhead:
     """What is read ahead for one stream: answers by page, and whether its turn came."""
 
     order: int
-    stream: OntraportStream
+    stream: ReadAheadStream
     pages: dict[str, Future] = field(default_factory=dict)
     claimed: bool = False
     failed: bool = False
@@ -57,13 +74,13 @@ class _Job:
     sequence: int
     key: str = field(compare=False)
     token: PageToken = field(compare=False)
-    walk: t.Any = field(compare=False)  # streams._Walk
+    cursor: SegmentCursor = field(compare=False)
 
 
 class Prefetcher:
     """Reads ahead the streams of one run, in the order the SDK will sync them."""
 
-    def __init__(self, streams: list[OntraportStream], workers: int) -> None:
+    def __init__(self, streams: t.Sequence[ReadAheadStream], workers: int) -> None:
         self._ahead = {stream.name: _StreamAhead(n, stream) for n, stream in enumerate(streams)}
         self._workers = max(1, workers)
         self._cond = threading.Condition()
@@ -133,18 +150,15 @@ class Prefetcher:
     def _submit_segment(self, ahead: _StreamAhead, segment: Segment) -> None:
         if segment.is_empty:
             return
-        from tap_ontraport.streams import KeysetPaginator, PageToken, _Walk
+        cursor = SegmentCursor(segment, ahead.stream.key)
+        self._submit(ahead, cursor.token, cursor)
 
-        token = PageToken(segment, probe=not segment.probed)
-        paginator = None if token.probe else KeysetPaginator(token, ahead.stream.key)
-        self._submit(ahead, token, _Walk(committed=segment, token=token, paginator=paginator))
-
-    def _submit(self, ahead: _StreamAhead, token: PageToken, walk: t.Any) -> None:
+    def _submit(self, ahead: _StreamAhead, token: PageToken, cursor: SegmentCursor) -> None:
         with self._cond:
             if ahead.claimed or ahead.failed:
                 return
             self._sequence += 1
-            heapq.heappush(self._jobs, _Job(ahead.order, self._sequence, token_key(token), token, walk))
+            heapq.heappush(self._jobs, _Job(ahead.order, self._sequence, token_key(token), token, cursor))
             self._cond.notify_all()
 
     def _next_job(self) -> tuple[_StreamAhead, _Job, Future] | None:
@@ -175,11 +189,10 @@ class Prefetcher:
 
     def _follow(self, ahead: _StreamAhead, job: _Job, response: ApiResponse) -> None:
         """Queue what the stream's walk will ask for after this answer."""
-        walk = job.walk
-        page = response.data if isinstance(response.data, list) else []
-        follow_ups = ahead.stream.plan_after_page(walk, response, page)
-        if walk.paginator is not None and not walk.paginator.finished:
-            self._submit(ahead, walk.paginator.current_value, walk)
+        cursor = job.cursor
+        cursor.advance(response, ahead.stream.workers)
+        if not cursor.finished:
+            self._submit(ahead, cursor.token, cursor)
         else:
-            for segment in follow_ups:
+            for segment in cursor.follow_ups:
                 self._submit_segment(ahead, segment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import logging
 import os
 import sys
@@ -11,14 +12,10 @@ import threading
 import time
 import typing as t
 from collections import Counter
-from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import urlparse
 
 import click
-from singer_sdk import Tap
-from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
@@ -34,7 +31,7 @@ from tap_ontraport.errors import (
     SettingsError,
     install_redaction,
 )
-from tap_ontraport.fields import CoercionReport, parse_iso8601
+from tap_ontraport.fields import CoercionReport
 from tap_ontraport.governor import RateGovernor
 from tap_ontraport.inputs import (
     check_catalog,
@@ -45,35 +42,25 @@ from tap_ontraport.inputs import (
     variable_name,
 )
 from tap_ontraport.logs import filter_sdk_lines, set_metrics_logging
-from tap_ontraport.objects import KNOWN_OBJECTS, ObjectType
-from tap_ontraport.pool import DEFAULT_PARALLEL_REQUESTS
-from tap_ontraport.progress import rate_limit_line, summary_lines, total_line
+from tap_ontraport.objects import ObjectType
+from tap_ontraport.progress import RUN_SUMMARY_EVENT, rate_limit_line, run_summary, summary_lines, total_line
 from tap_ontraport.scheduler import Prefetcher
+from tap_ontraport.sdk_compat import ENV_CONFIG_READER, TapWithRunHooks, missing_required_setting, raised_in
+from tap_ontraport.settings import (
+    DEFAULT_API_URL,
+    ENV_PREFIX,
+    SETTINGS_SCHEMA,
+    Settings,
+    client_for,
+    read_numbers_from_text,
+    settings_problems,
+)
 from tap_ontraport.streams import FieldsStream, OntraportStream
 
 logger = logging.getLogger("tap-ontraport")
 
-DEFAULT_API_URL = "https://api.ontraport.com/1"
-
-# Numeric settings: (name, lowest, highest). Values outside are refused before any request.
-NUMERIC_LIMITS: dict[str, tuple[float, float]] = {
-    "lookback_seconds": (0, 86_400 * 7),
-    "rate_limit_share": (0.01, 1.0),
-    "max_requests_per_minute": (1, 100_000),
-    "max_parallel_requests": (1, 16),
-    "request_timeout": (1, 3_600),
-    "max_retries": (0, 50),
-    "max_rate_limit_wait_seconds": (0, 86_400),
-    "progress_interval_seconds": (0, 86_400),
-}
-
-#: The SDK reads setting `name` from the variable ENV_PREFIX + NAME (with `--config ENV`),
-#: and its log level from ENV_PREFIX + LOGLEVEL, which is no setting.
-ENV_PREFIX = "TAP_ONTRAPORT_"
+#: Variables the SDK reads with ENV_PREFIX that are no setting (its log level).
 SDK_VARIABLES = ("LOGLEVEL",)
-
-#: Streams read by key after the first run (objects.py says which objects, and why).
-APPEND_ONLY_STREAMS = tuple(sorted(obj.stream_name for obj in KNOWN_OBJECTS if obj.append_only))
 
 # The account's /objects/meta, fetched once per process and account: the SDK builds the
 # tap several times per run (discovery, sync, tests) and each must not cost a request.
@@ -91,7 +78,7 @@ def clear_meta_cache() -> None:
         _GOVERNORS.clear()
 
 
-class TapOntraport(Tap):
+class TapOntraport(TapWithRunHooks):
     """Singer tap for Ontraport."""
 
     name = "tap-ontraport"
@@ -110,58 +97,7 @@ class TapOntraport(Tap):
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
 
-    config_jsonschema = th.PropertiesList(
-        th.Property("app_id", th.StringType(nullable=False), required=True, secret=True, title="App ID",
-                    description="Ontraport App ID (the `Api-Appid` header), from Administration > Integrations > "
-                    "Ontraport API Instructions and Key Manager."),
-        th.Property("api_key", th.StringType(nullable=False), required=True, secret=True, title="API Key",
-                    description="Ontraport API key (the `Api-Key` header) of a user allowed to read the objects "
-                    "you want; objects it may not read are skipped with a warning."),
-        th.Property("api_url", th.StringType, default=DEFAULT_API_URL, title="API URL",
-                    description="Base URL of the API. The local sandbox is `http://127.0.0.1:8765/1`."),
-        th.Property("start_date", th.DateTimeType, title="Start date",
-                    description="Earliest `dlm` (last modified) incremental streams copy, ISO 8601. Empty: "
-                    "copy everything. A stream with a bookmark in the state reads from the later of the two, "
-                    "so an earlier start_date takes effect only on a run without state (a full refresh)."),
-        th.Property("lookback_seconds", th.IntegerType, default=300, title="Lookback (seconds)",
-                    description="Each incremental run also re-reads records modified this many seconds "
-                    "before the bookmark, against writes that become visible late."),
-        th.Property("rate_limit_share", th.NumberType, default=1.0, title="Share of the rate limit",
-                    description="Fraction (0.01-1) of the account's request budget (x-rate-limit-limit per "
-                    "window) this tap may use; the rest stays free for your other Ontraport integrations."),
-        th.Property("max_requests_per_minute", th.IntegerType, title="Max requests per minute",
-                    description="Optional absolute ceiling on this tap's request rate, on top of the share."),
-        th.Property("max_parallel_requests", th.IntegerType, default=DEFAULT_PARALLEL_REQUESTS, title="Parallel requests",
-                    description="Requests kept in flight at once (1-16) when a large stream is read in key "
-                    "ranges; the rate governor still bounds the rate."),
-        th.Property("request_timeout", th.NumberType, default=60, title="Request timeout (seconds)",
-                    description="A request with no answer after this many seconds is abandoned and retried."),
-        th.Property("max_retries", th.IntegerType, default=8, title="Max retries",
-                    description="Retries of one request after transient faults (5xx, timeouts, resets, "
-                    "malformed bodies), with jittered exponential backoff up to a minute apart."),
-        th.Property("max_rate_limit_wait_seconds", th.NumberType, default=900, title="Max rate-limit wait",
-                    description="Total seconds one request may spend waiting out HTTP 429 before the run fails."),
-        th.Property("detect_deletions", th.BooleanType, default=False, title="Detect deletions",
-                    description="After each incremental stream, find the records deleted in Ontraport by "
-                    "counting key ranges (a few requests per deletion, never more than listing every key) "
-                    "and emit them with `_sdc_deleted_at`."),
-        th.Property("full_table_streams", th.ArrayType(th.StringType), title="Append-only streams read in full",
-                    description="Append-only streams (" + ", ".join(APPEND_ONLY_STREAMS) + ") to read in full "
-                    "every run, as before, instead of only the keys above the highest seen with removals "
-                    "found by counting key ranges."),
-        th.Property("activate_version", th.BooleanType, default=True, title="Activate version",
-                    description="Send ACTIVATE_VERSION after each complete pass of a full-table stream, so "
-                    "targets can remove rows that disappeared from Ontraport."),
-        th.Property("progress_interval_seconds", th.NumberType, default=60, title="Progress interval",
-                    description="Seconds between progress lines of a long stream (0: none)."),
-        th.Property("fail_on_stream_errors", th.BooleanType, default=False, title="Fail on stream errors",
-                    description="Exit with status 1 after the run when any stream was skipped (HTTP 400/403/404/422 "
-                    "on its object) or read in full because Ontraport refused its incremental query. Off: such "
-                    "streams are warned about and listed in the summary, the others are read, and the run exits 0."),
-        th.Property("log_metrics", th.BooleanType, default=False, title="Log SDK metrics",
-                    description="Also log the Singer SDK's `METRIC` lines (each stream's sync duration and "
-                    "record count, as JSON)."),
-    ).to_dict()
+    config_jsonschema = SETTINGS_SCHEMA  # settings.py: defaults, minimum and maximum
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         install_redaction()
@@ -173,12 +109,12 @@ class TapOntraport(Tap):
         #: True with `--config ENV`: the SDK then reads TAP_ONTRAPORT_* variables as settings.
         self.reads_environment = bool(kwargs.get("parse_env_config", False))
         super().__init__(*args, **kwargs)
-        set_metrics_logging(self.metrics_logger, enabled=bool(self.config.get("log_metrics")))
+        set_metrics_logging(self.metrics_logger, enabled=self.settings.log_metrics)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Our own checks first, so each problem gets a sentence that says what to fix."""
         REDACTOR.register([self._config.get("app_id"), self._config.get("api_key")])
-        _read_numbers_from_text(self._config)
+        read_numbers_from_text(self._config)
         known = self.known_setting_names()
         misspelt = unknown_settings(self._config, known)
         if self.reads_environment:  # as strict as the config: a misspelt variable is a misspelt key
@@ -202,9 +138,15 @@ class TapOntraport(Tap):
 
     # --- shared by every stream of this process ---
 
+    @cached_property
+    def settings(self) -> Settings:
+        """Every setting, typed, defaults filled in: built once, from the validated config
+        (the SDK builds the streams inside its constructor, after validating)."""
+        return Settings.from_config(self.config)
+
     @property
     def account_key(self) -> tuple[str, str]:
-        return (self.config.get("api_url", DEFAULT_API_URL).rstrip("/"), str(self.config.get("app_id")))
+        return self.settings.account_key
 
     @cached_property
     def client(self) -> OntraportClient:
@@ -212,18 +154,11 @@ class TapOntraport(Tap):
             governor = _GOVERNORS.get(self.account_key)
             if governor is None:
                 governor = RateGovernor(
-                    share=float(self.config.get("rate_limit_share", 1.0)),
-                    max_requests_per_minute=self.config.get("max_requests_per_minute"),
+                    share=self.settings.rate_limit_share,
+                    max_requests_per_minute=self.settings.max_requests_per_minute,
                 )
                 _GOVERNORS[self.account_key] = governor
-        return OntraportClient(
-            api_url=self.config.get("api_url", DEFAULT_API_URL),
-            authenticator=OntraportAuthenticator(self.config["app_id"], self.config["api_key"]),
-            governor=governor,
-            request_timeout=float(self.config.get("request_timeout", 60)),
-            max_retries=int(self.config.get("max_retries", 8)),
-            max_rate_limit_wait_seconds=float(self.config.get("max_rate_limit_wait_seconds", 900)),
-        )
+        return client_for(self.settings, governor, OntraportAuthenticator(self.settings.app_id, self.settings.api_key))
 
     @cached_property
     def prefetcher(self) -> Prefetcher | None:
@@ -231,7 +166,7 @@ class TapOntraport(Tap):
         streams = [s for s in self.streams.values() if isinstance(s, OntraportStream) and s.selected]
         if any(s.ABORT_AT_RECORD_COUNT is not None for s in streams):
             return None
-        return Prefetcher(streams, int(self.config.get("max_parallel_requests", DEFAULT_PARALLEL_REQUESTS)))
+        return Prefetcher(streams, self.settings.max_parallel_requests)
 
     @property
     def account_meta(self) -> dict:
@@ -307,15 +242,15 @@ class TapOntraport(Tap):
 
     # --- the run ---
 
-    def sync_all(self) -> None:  # type: ignore[misc]  # final in the SDK; wrapped for the summary
+    def before_sync(self) -> None:
         self.started = time.monotonic()
-        try:
-            super().sync_all()
-        finally:
-            if self.prefetcher is not None:
-                self.prefetcher.stop()
-            self._report()
-        if self.skipped_streams and self.config.get("fail_on_stream_errors", False):
+
+    def after_sync(self, *, completed: bool) -> None:
+        """The summary, whatever happened; then `fail_on_stream_errors` for a completed run."""
+        if self.prefetcher is not None:
+            self.prefetcher.stop()
+        self._report()
+        if completed and self.skipped_streams and self.settings.fail_on_stream_errors:
             names = ", ".join(sorted(self.skipped_streams))
             raise ApiError(
                 f"{len(self.skipped_streams)} stream(s) were skipped or read in full because Ontraport "
@@ -325,16 +260,22 @@ class TapOntraport(Tap):
 
     def _report(self) -> None:
         records = dict(self.records_by_stream)
+        elapsed = time.monotonic() - self.started
+        rate_limit = self.client.governor.snapshot()
         for line in summary_lines(records, self.client.stats):
             logger.info("Summary: %s", line)
-        logger.info("%s", total_line(records, self.client.stats, time.monotonic() - self.started))
-        logger.info("%s", rate_limit_line(self.client.governor.snapshot()))
+        logger.info("%s", total_line(records, self.client.stats, elapsed))
+        logger.info("%s", rate_limit_line(rate_limit))
         for line in self.coercion_report.lines():
             logger.warning("Data note: %s", line)
         for line in self.coercion_report.loaded_lines():
             logger.debug("Data note: %s", line)
         for name, reason in sorted(self.skipped_streams.items()):
             logger.info("Summary: %s: %s", name, reason)
+        summary = run_summary(records, self.client.stats, elapsed=elapsed, rate_limit=rate_limit,
+                              skipped=self.skipped_streams)
+        # The same facts for programs: one record, "Summary: " and JSON (also in `extra`).
+        logger.info("Summary: %s", json.dumps(summary, sort_keys=True), extra={RUN_SUMMARY_EVENT: summary})
 
     def _handle_termination(self, signum: int, frame: t.Any) -> None:
         """SIGTERM/SIGINT: the SDK writes the last STATE; we then exit non-zero (128+signal).
@@ -412,7 +353,7 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: t.Any) ->
     if issubclass(exc_type, KeyboardInterrupt):
         sys.__excepthook__(exc_type, exc, tb)
         return
-    if isinstance(exc, ValueError) and _raised_in(tb, "parse_environment_config"):
+    if isinstance(exc, ValueError) and raised_in(tb, ENV_CONFIG_READER):
         # The SDK reads integer settings from TAP_ONTRAPORT_* with int(): name the variable.
         names = [k for k, v in os.environ.items() if k.startswith(ENV_PREFIX) and repr(v) in str(exc)]
         log.error("Setting problem: %s is not a whole number (%s).", " or ".join(names) or "a TAP_ONTRAPORT_* "
@@ -426,78 +367,11 @@ def _reopen(path: str | None) -> io.StringIO | None:
     return None if not path else io.StringIO(Path(path).read_text(encoding="utf-8"))
 
 
-def _raised_in(tb: t.Any, function: str) -> bool:
-    while tb is not None:
-        if tb.tb_frame.f_code.co_name == function:
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def _explain_schema_error(error: str) -> str:
-    if "is a required property" in error:
-        name = error.split("'")[1] if "'" in error else error
+    name = missing_required_setting(error)
+    if name is not None:
         return f"`{name}` is required: set it in the config or as {variable_name(ENV_PREFIX, name)}."
     return error
-
-
-def _read_numbers_from_text(config: dict) -> None:
-    """Numeric settings given as text (TAP_ONTRAPORT_* variables arrive that way) as numbers."""
-    for name in NUMERIC_LIMITS:
-        value = config.get(name)
-        if isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                continue  # left as text: settings_problems() explains it
-            config[name] = int(number) if number.is_integer() else number
-
-
-def settings_problems(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Every problem with the settings, one sentence each (checked before any request)."""
-    problems = []
-    for name in ("app_id", "api_key"):
-        value = config.get(name)
-        if not isinstance(value, str) or not value.strip():
-            what = "missing" if value is None else "empty"
-            problems.append(f"`{name}` is {what}: set it in the config or as {variable_name(ENV_PREFIX, name)}.")
-    api_url = config.get("api_url", DEFAULT_API_URL)
-    parsed = urlparse(str(api_url))
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        problems.append(f"`api_url` must be an http(s) URL such as {DEFAULT_API_URL}, got {api_url!r}.")
-    start_date = config.get("start_date")
-    if start_date not in (None, ""):
-        if parse_iso8601(str(start_date)) is None:
-            problems.append(
-                f"`start_date` must be an ISO 8601 date such as 2024-01-31 or 2024-01-31T00:00:00Z, "
-                f"got {start_date!r}."
-            )
-    for name, (lowest, highest) in NUMERIC_LIMITS.items():
-        value = config.get(name)
-        if value is None:
-            continue
-        if isinstance(value, Decimal):  # the SDK reads JSON numbers as Decimal
-            value = float(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems.append(f"`{name}` must be a number between {lowest:g} and {highest:g}, got {value!r}.")
-        elif not lowest <= value <= highest:
-            problems.append(f"`{name}` must be between {lowest:g} and {highest:g}, got {value!r}.")
-    problems += _full_table_streams_problems(config.get("full_table_streams"))
-    return problems
-
-
-def _full_table_streams_problems(value: t.Any) -> list[str]:
-    if value is None:
-        return []
-    names = [n.strip() for n in value.split(",")] if isinstance(value, str) else value
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        return [f"`full_table_streams` must be a list of stream names, got {value!r}."]
-    unknown = sorted(set(names) - set(APPEND_ONLY_STREAMS))
-    if unknown:
-        return [f"`full_table_streams` lists {', '.join(unknown)}: only append-only streams are read by key, "
-                f"so it takes {', '.join(APPEND_ONLY_STREAMS)}."]
-    return []
-
 
 
 if __name__ == "__main__":

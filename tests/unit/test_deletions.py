@@ -235,7 +235,7 @@ def test_without_counts_the_deletions_found_are_still_exactly_the_deletions_made
 
 
 def test_full_table_streams_takes_only_append_only_streams():
-    from tap_ontraport.tap import APPEND_ONLY_STREAMS, settings_problems
+    from tap_ontraport.settings import APPEND_ONLY_STREAMS, settings_problems
 
     assert APPEND_ONLY_STREAMS == ("purchase_history_logs", "tag_subscribers", "webhook_logs")
     base = {"app_id": "a", "api_key": "b"}

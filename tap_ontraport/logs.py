@@ -4,7 +4,9 @@ A small run should print a couple of lines per stream and the summary. The SDK a
 per run about environment variables, a line per stream left out of the catalog, and two
 JSON `METRIC` lines per stream. The first two are dropped here by their text (the SDK has
 no setting for them; `tests/unit/test_logs.py` pins the texts against the installed SDK);
-the METRIC lines stay available with the `log_metrics` setting.
+the METRIC lines stay available with the `log_metrics` setting. With `--config ENV` the SDK
+also logs one line per variable it reads as a setting: those are DEBUG lines here, shown
+with `TAP_ONTRAPORT_LOGLEVEL=DEBUG`.
 
 When a stream fails, the SDK logs its own ERROR line ("An unhandled error occurred while
 syncing ...") before the tap's exception hook says what happened and what to do. One
@@ -27,6 +29,11 @@ SDK_ROUTINE_LINES = (
     "Skipping deselected stream",  # one per stream the catalog leaves out
 )
 
+#: singer_sdk's logger for settings read from environment variables (`--config ENV`), and the
+#: line it logs at INFO for each variable it reads: one per setting, every run. Kept at DEBUG.
+SDK_ENV_CONFIG_LOGGER = "singer_sdk.configuration._dict_config"
+SDK_ENV_VARIABLE_LINE = "Parsing '%s' config from env variable '%s'."
+
 #: Start of the line singer_sdk's Stream.sync logs at ERROR when a stream's sync raises.
 SDK_STREAM_FAILURE_LINE = "An unhandled error occurred while syncing"
 
@@ -36,6 +43,8 @@ class _SdkLinesFilter(logging.Filter):
         text = str(record.msg)
         if text.startswith(SDK_ROUTINE_LINES):
             return False
+        if text == SDK_ENV_VARIABLE_LINE:
+            return _as_debug(record)
         if text.startswith(SDK_STREAM_FAILURE_LINE):
             return _demote_to_debug(record)
         return True
@@ -49,11 +58,18 @@ def _demote_to_debug(record: logging.LogRecord) -> bool:
     exc_info = sys.exc_info()
     if isinstance(exc_info[1], AbortedSyncExceptionBase):
         return False  # a dry run stopping at its record limit, on purpose
+    if not _as_debug(record):
+        return False
+    if exc_info[1] is not None:
+        record.exc_info = exc_info
+    return True
+
+
+def _as_debug(record: logging.LogRecord) -> bool:
+    """The line as a DEBUG line, if its logger shows DEBUG lines; else dropped."""
     if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
         return False
     record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
-    if exc_info[1] is not None:
-        record.exc_info = exc_info
     return True
 
 
@@ -61,7 +77,8 @@ _SDK_LINES_FILTER = _SdkLinesFilter()
 
 
 def filter_sdk_lines(sdk_logger: logging.Logger) -> None:
-    """Apply the filter above to a logger the SDK writes to: the plugin's, or a stream's.
+    """Apply the filter above to a logger the SDK writes to: the plugin's, a stream's, or
+    the one it reads environment variables with (`SDK_ENV_CONFIG_LOGGER`).
 
     Filters act only on the logger a line is logged to, not on its children, so each
     stream's logger (`tap-ontraport.<stream>`) gets it too; loggers live as long as the

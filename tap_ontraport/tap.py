@@ -44,7 +44,7 @@ from tap_ontraport.inputs import (
     unknown_variables,
     variable_name,
 )
-from tap_ontraport.logs import filter_sdk_lines, set_metrics_logging
+from tap_ontraport.logs import SDK_ENV_CONFIG_LOGGER, filter_sdk_lines, set_metrics_logging
 from tap_ontraport.objects import KNOWN_OBJECTS, ObjectType
 from tap_ontraport.pool import DEFAULT_PARALLEL_REQUESTS
 from tap_ontraport.progress import rate_limit_line, summary_lines, total_line
@@ -166,6 +166,7 @@ class TapOntraport(Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         install_redaction()
         filter_sdk_lines(self.logger)
+        filter_sdk_lines(logging.getLogger(SDK_ENV_CONFIG_LOGGER))  # its line per variable read: DEBUG
         self.coercion_report = CoercionReport()
         self.skipped_streams: dict[str, str] = {}
         self.records_by_stream: Counter[str] = Counter()

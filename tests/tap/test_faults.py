@@ -290,6 +290,7 @@ def test_settings_from_environment_variables(make_sandbox, tmp_path):
     result = runner.run_cli("--config", "ENV", "--catalog", str(tmp_path / "catalog.json"), env=env)
     assert result.returncode == 0, result.stderr[-1000:]
     assert "our cap 25000" in result.stderr
+    assert "config from env variable" not in result.stderr  # the SDK's line per variable: DEBUG only
     assert contact_ids(SingerOutput.parse(result.stdout)) == set(sandbox.account.ids(CONTACT))
     bad = runner.run_cli("--config", "ENV", "--discover", env={**env, "TAP_ONTRAPORT_MAX_RETRIES": "many"}, timeout=60)
     assert bad.returncode != 0 and "TAP_ONTRAPORT_MAX_RETRIES is not a whole number" in bad.stderr

@@ -12,10 +12,18 @@ import logging
 
 import pytest
 from singer_sdk import metrics, plugin_base, tap_base
+from singer_sdk.configuration import _dict_config
 from singer_sdk.exceptions import AbortedSyncFailedException, MaxRecordsLimitException
 from singer_sdk.streams import core
 
-from tap_ontraport.logs import SDK_ROUTINE_LINES, SDK_STREAM_FAILURE_LINE, filter_sdk_lines, set_metrics_logging
+from tap_ontraport.logs import (
+    SDK_ENV_CONFIG_LOGGER,
+    SDK_ENV_VARIABLE_LINE,
+    SDK_ROUTINE_LINES,
+    SDK_STREAM_FAILURE_LINE,
+    filter_sdk_lines,
+    set_metrics_logging,
+)
 from tap_ontraport.tap import TapOntraport
 
 
@@ -23,6 +31,34 @@ def test_the_sdk_still_logs_the_lines_we_drop():
     source = inspect.getsource(plugin_base) + inspect.getsource(tap_base)
     for start in SDK_ROUTINE_LINES:
         assert f'"{start}' in source, f"singer-sdk no longer logs {start!r}: update SDK_ROUTINE_LINES"
+
+
+def test_the_sdk_still_logs_a_line_per_environment_variable_on_the_logger_we_filter():
+    assert _dict_config.logger.name == SDK_ENV_CONFIG_LOGGER, "update SDK_ENV_CONFIG_LOGGER"
+    source = inspect.getsource(_dict_config.parse_environment_config)
+    assert f'logger.info(\n                "{SDK_ENV_VARIABLE_LINE}"' in source, "update SDK_ENV_VARIABLE_LINE"
+
+
+ENV_SETTINGS = {"TAP_ONTRAPORT_APP_ID": "app-1234", "TAP_ONTRAPORT_API_KEY": "key-5678",
+                "TAP_ONTRAPORT_API_URL": "http://127.0.0.1:9/1"}  # nothing listens: no request is made
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_the_line_per_environment_variable_is_debug_only(caplog, monkeypatch, level):
+    for name, value in ENV_SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    with caplog.at_level(level, logger=SDK_ENV_CONFIG_LOGGER):
+        tap = TapOntraport(config={}, parse_env_config=True, setup_mapper=False)
+    assert tap.config["app_id"] == "app-1234"  # the variables were read
+    lines = [r for r in caplog.records if "config from env variable" in r.getMessage()]
+    if level == logging.INFO:
+        assert lines == []
+        return
+    assert sorted(r.getMessage() for r in lines) == [
+        f"Parsing '{name}' config from env variable 'TAP_ONTRAPORT_{name.upper()}'."
+        for name in ("api_key", "api_url", "app_id")
+    ]
+    assert {r.levelname for r in lines} == {"DEBUG"}
 
 
 def test_the_sdk_still_logs_a_stream_failure_inside_its_except_block():

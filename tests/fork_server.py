@@ -157,6 +157,7 @@ def main() -> None:
     try:
         serve(socket_path)
     finally:
+        _reap_finished_monitors()  # so their CPU time is counted in this process's children
         if os.path.exists(socket_path) and os.getpid() == SERVER_PID:
             os.unlink(socket_path)
 

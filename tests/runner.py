@@ -314,6 +314,12 @@ class ForkServer:
 _SERVER: list[ForkServer] = []  # started on first use, in each process that runs the tap
 
 
+def stop_fork_server() -> None:
+    """Stop this process's fork server, if it started one (it also stops at exit)."""
+    while _SERVER:
+        _SERVER.pop().stop()
+
+
 def _python_settings(env: dict[str, str] | os._Environ) -> dict[str, str]:
     """The variables the interpreter reads once at start-up: a forked run cannot change them."""
     return {name: value for name, value in env.items() if name.startswith("PYTHON")}

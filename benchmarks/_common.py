@@ -8,7 +8,8 @@
 * `run_tap` / `run_measured`: run a child from a small launcher process that waits for it
   with `os.wait4` and reports *its own* resource usage (user+sys CPU, peak RSS), its wall
   time, and its stderr.
-* `parse_summary` / `parse_singer`: the tap's `Summary:` lines; records and the last STATE.
+* `parse_summary` / `parse_singer`: the tap's `Summary:` lines and its Singer output, read
+  by `tests/runner.py` (the readers the tests use).
 * `stream_requests`: the sandbox's request log grouped by the stream a request was for.
 * `print_table`, `verdict`, `reproduce`: readable output.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -30,11 +30,16 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # scripts run as `python benchmarks/NAME.py`: the checkout's packages
+    sys.path.insert(0, str(REPO))
+
+from tests.runner import SingerOutput, StreamSummary, read_summary  # noqa: E402 - standard library only
+
 BENCHMARKS = Path(__file__).resolve().parent
 PYTHON = sys.executable
 PAGE = 50  # Ontraport's page size
@@ -224,30 +229,16 @@ def sync_contacts(folder: Path, catalog: Path, contacts: int, *, settings: dict 
         before = time.process_time()
         run = run_tap(config, catalog=catalog, prefix=prefix)
         server_cpu = time.process_time() - before
-    records = int(parse_summary(run.stderr).get("contacts", {}).get("records", 0))
+    summary = parse_summary(run.stderr)
+    records = summary["contacts"].records if "contacts" in summary else 0
     return ContactsSync(run=run, sb=sb, records=records, server_cpu=server_cpu)
 
 
 # --- reading what the tap said ---
 
-_SUMMARY = re.compile(
-    r"Summary: (?P<stream>[\w.-]+): (?P<records>[\d,]+) records?, (?P<requests>[\d,]+) requests?, "
-    r"(?P<retries>[\d,]+) retr(?:y|ies), (?P<x429>[\d,]+) x 429, (?P<waiting>[\d.]+)s waiting"
-)
-
-
-def parse_summary(stderr: str) -> dict[str, dict[str, float]]:
-    """{stream: {records, requests, retries, x429, waiting}} from the tap's `Summary:` lines."""
-    found: dict[str, dict[str, float]] = {}
-    for match in _SUMMARY.finditer(stderr):
-        found[match["stream"]] = {
-            "records": int(match["records"].replace(",", "")),
-            "requests": int(match["requests"].replace(",", "")),
-            "retries": int(match["retries"].replace(",", "")),
-            "x429": int(match["x429"].replace(",", "")),
-            "waiting": float(match["waiting"]),
-        }
-    return found
+def parse_summary(stderr: str) -> dict[str, StreamSummary]:
+    """{stream: its records, requests, retries, x429, waiting} from the tap's `Summary:` lines."""
+    return read_summary(stderr)
 
 
 def log_lines(stderr: str, needle: str) -> list[str]:
@@ -255,30 +246,9 @@ def log_lines(stderr: str, needle: str) -> list[str]:
     return [line.split("| ")[-1].strip() for line in stderr.splitlines() if needle in line]
 
 
-@dataclass
-class SingerStats:
-    records: Counter = field(default_factory=Counter)
-    states: int = 0
-    last_state: dict | None = None
-    messages: Counter = field(default_factory=Counter)
-
-
-def parse_singer(path: Path) -> SingerStats:
-    """Records per stream, STATE count and the last STATE of a captured tap stdout."""
-    stats = SingerStats()
-    with open(path, "rb") as lines:
-        for line in lines:
-            if not line.strip():
-                continue
-            message = json.loads(line)
-            kind = message.get("type")
-            stats.messages[kind] += 1
-            if kind == "RECORD":
-                stats.records[message["stream"]] += 1
-            elif kind == "STATE":
-                stats.states += 1
-                stats.last_state = message["value"]
-    return stats
+def parse_singer(path: Path) -> SingerOutput:
+    """The Singer messages of a captured tap stdout (records per stream, STATEs, the last one)."""
+    return SingerOutput.read(path)
 
 
 # --- reading what the sandbox saw ---

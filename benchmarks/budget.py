@@ -168,7 +168,7 @@ def run_one(cond: Condition, meaning: str, catalog: Path, folder: Path) -> RunRe
     extra["tap_says"] = lines[-1] if lines else ""
     extra["tap_cpu"] = run.cpu
     extra["waits"] = c.log_lines(run.stderr, "waiting ")[:2]
-    records = sum(int(s["records"]) for s in c.parse_summary(run.stderr).values())
+    records = sum(s.records for s in c.parse_summary(run.stderr).values())
     return RunResult(cond.name, meaning, use, sum(1 for e in entries if e.status == 429), len(entries), records,
                      run.returncode, run.wall, extra)
 

@@ -235,8 +235,8 @@ class NoChangePair:
     second: c.ChildRun
     first_requests: dict[str, int]  # per stream, plus META and c.SAMPLE
     second_requests: dict[str, int]
-    first_out: c.SingerStats
-    second_out: c.SingerStats
+    first_out: c.SingerOutput
+    second_out: c.SingerOutput
 
     @property
     def streams(self) -> list[str]:
@@ -276,7 +276,7 @@ def run_no_change_pair(args: argparse.Namespace) -> NoChangePair:
             first_requests = dict(c.stream_requests(sb))
             first_out = c.parse_singer(folder / "run1.jsonl")
             state = folder / "state.json"
-            state.write_text(json.dumps(first_out.last_state or {}))
+            state.write_text(json.dumps(first_out.state or {}, default=float))  # numbers read as Decimal
             sb.counters.reset()
             second = c.run_tap(config, catalog=catalog, state=state, stdout_path=folder / "run2.jsonl")
             second_requests = dict(c.stream_requests(sb))
@@ -288,21 +288,21 @@ def print_first_run(pair: NoChangePair) -> list[Verdict]:
     rows, misses, total_pages = [], [], 0
     said = c.parse_summary(pair.first.stderr)
     for name in pair.streams:
-        records, requests = pair.first_out.records.get(name, 0), pair.first_requests.get(name, 0)
+        records, requests = len(pair.first_out.records.get(name, [])), pair.first_requests.get(name, 0)
         pages = math.ceil(records / c.PAGE)
         total_pages += pages
         ok = abs(requests - pages) <= 0.05 * pages
         if not ok:
             misses.append(name)
         rows.append([name, short(pair.methods.get(name)), records, requests, pages, requests - pages,
-                     int(said.get(name, {}).get("requests", 0)), c.verdict(ok)])
-    rows.append(["fields", short(pair.methods.get("fields")), pair.first_out.records.get("fields", 0), 0, "-", "-",
+                     said[name].requests if name in said else 0, c.verdict(ok)])
+    rows.append(["fields", short(pair.methods.get("fields")), len(pair.first_out.records.get("fields", [])), 0, "-", "-",
                  0, "n/a (from meta)"])
     others = {k: v for k, v in pair.first_requests.items() if k not in pair.streams and k not in (META, c.SAMPLE)}
     meta_calls, samples = pair.first_requests.get(META, 0), pair.first_requests.get(c.SAMPLE, 0)
     total = sum(pair.first_requests.values())
     print(f"run 1: full sync, tap exit {pair.first.returncode}, wall {pair.first.wall:.1f}s, "
-          f"{sum(pair.first_out.records.values()):,} records, {pair.first_out.states} STATE messages")
+          f"{pair.first_out.count('RECORD'):,} records, {pair.first_out.count('STATE')} STATE messages")
     c.print_table(["stream", "method", "records", "requests", "ceil(rec/50)", "extra", "tap says", "target"], rows)
     print(f"  meta calls: {meta_calls}; one-record reads (range=1: objects the catalog wants incremental whose "
           f"meta lacks dlm, checked before an unfiltered first read): {samples}; requests to anything else: "
@@ -326,9 +326,9 @@ def print_second_run(pair: NoChangePair) -> None:
         requests = pair.second_requests.get(name, 0)
         method = short(pair.methods.get(name))
         why = "" if requests <= 1 else ("no change marker: read in full" if method == "FULL" else "?")
-        rows.append([name, method, pair.second_out.records.get(name, 0), requests, 1, c.verdict(requests <= 1), why])
+        rows.append([name, method, len(pair.second_out.records.get(name, [])), requests, 1, c.verdict(requests <= 1), why])
     print(f"run 2: same account, state of run 1, tap exit {pair.second.returncode}, wall {pair.second.wall:.1f}s, "
-          f"{sum(pair.second_out.records.values()):,} records re-emitted")
+          f"{pair.second_out.count('RECORD'):,} records re-emitted")
     c.print_table(["stream", "method", "records", "requests", "target", "verdict", "why more"], rows)
     incremental = [n for n in pair.streams if pair.methods.get(n) == "INCREMENTAL"]
     full = [n for n in pair.streams if pair.methods.get(n) != "INCREMENTAL"]
@@ -337,7 +337,7 @@ def print_second_run(pair: NoChangePair) -> None:
           f"{pair.second_of('INCREMENTAL')} requests; full-table streams: {len(full)} streams, "
           f"{pair.second_of('FULL_TABLE')} requests; "
           f"total {pair.second_total} (target <= {pair.allowed}: {len(pair.streams)} streams + meta)")
-    cross = [n for n in pair.streams if int(said.get(n, {}).get("requests", -1)) != pair.second_requests.get(n, 0)]
+    cross = [n for n in pair.streams if (said[n].requests if n in said else -1) != pair.second_requests.get(n, 0)]
     if cross:
         print(f"  note: the tap's own Summary counts differ from the sandbox's for: {', '.join(cross)}")
     print()

@@ -1,7 +1,9 @@
-"""Wall seconds of test files, each run alone, and of the fast suites as `dev.py test-fast` runs them.
+"""Wall and CPU seconds of test files, each run alone, and of the fast suites as `dev.py test-fast` runs them.
 
 Each file runs in its own pytest process, one worker, `--runs` times; the table prints
-min/median/max per file. `--suite` also times `pytest -n auto tests/unit tests/sandbox
+min/median/max wall seconds per file and the median CPU seconds (user + system of pytest
+and every process it waited for: workers, sandboxes, tap runs). CPU seconds divided by the
+number of CPUs is the least wall time the machine could take. `--suite` also times `pytest -n auto tests/unit tests/sandbox
 tests/tap` against the issue's target of 2 minutes on the project's 2-CPU machine. Figures
 move with whatever else the machine runs: the header prints the load average at start.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,23 +33,31 @@ SUITE_TARGET_SECONDS = 120.0
 class Timing:
     label: str
     seconds: list[float]
+    cpu_seconds: list[float]
     outcome: str  # pytest's closing line of the last run, e.g. "8 passed in 146.69s"
 
     def row(self) -> str:
         low, middle, high = min(self.seconds), statistics.median(self.seconds), max(self.seconds)
-        return f"| {self.label} | {len(self.seconds)} | {low:.1f} | {middle:.1f} | {high:.1f} | {self.outcome} |"
+        return (f"| {self.label} | {len(self.seconds)} | {low:.1f} | {middle:.1f} | {high:.1f} "
+                f"| {statistics.median(self.cpu_seconds):.1f} | {self.outcome} |")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def time_pytest(label: str, args: list[str], runs: int) -> Timing:
-    seconds, outcome = [], ""
+    seconds, cpu_seconds, outcome = [], [], ""
     for _ in range(runs):
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), _children_cpu()
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
                                 cwd=ROOT, capture_output=True, text=True)
         seconds.append(time.monotonic() - started)
+        cpu_seconds.append(_children_cpu() - cpu_before)
         closing = [line for line in result.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
         outcome = closing[-1].strip("= ") if closing else f"exit {result.returncode}"
-    return Timing(label, seconds, outcome)
+    return Timing(label, seconds, cpu_seconds, outcome)
 
 
 def main() -> None:
@@ -57,13 +68,15 @@ def main() -> None:
     options = parser.parse_args()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
     print(f"command: python benchmarks/test_times.py {' '.join(sys.argv[1:])}\n")
-    print("| what | runs | min s | median s | max s | last run |")
-    print("|:--|--:|--:|--:|--:|:--|")
+    print("| what | runs | min s | median s | max s | median CPU s | last run |")
+    print("|:--|--:|--:|--:|--:|--:|:--|")
     for path in options.files:
         print(time_pytest(path, [path], options.runs).row(), flush=True)
     if options.suite:
         suite = time_pytest("fast suites, -n auto", ["-n", "auto", *FAST_SUITES], options.runs)
         print(suite.row())
+        floor = statistics.median(suite.cpu_seconds) / (os.cpu_count() or 1)
+        print(f"\nCPU floor: {floor:.0f} s of wall on {os.cpu_count()} CPUs (median CPU seconds / CPUs)")
         verdict = "PASS" if statistics.median(suite.seconds) <= SUITE_TARGET_SECONDS else "MISS"
         print(f"\nfast suites under {SUITE_TARGET_SECONDS:.0f} s (median): {verdict}")
 

@@ -34,6 +34,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.runner import read_summary  # noqa: E402 - standard library only, like this script
+
 MELTANO_VERSION = "4.4.1"
 AIRFLOW_VERSION = "3.3.2"
 # dbt-core 1.12 does not install from the package registries alone (its parser's build
@@ -301,17 +306,10 @@ def demo_run_command(meltano: Path) -> list[str | Path]:
     return [meltano, "run", "--full-refresh", "--state-id-suffix", DEMO_STATE_ID_SUFFIX, "tap-ontraport", "target-jsonl"]
 
 
-SUMMARY_LINE = re.compile(r"Summary: (?P<stream>\w+): (?P<records>[\d,]+) records?, (?P<requests>[\d,]+) requests?\b")
-
-
 def print_demo_summary(log: Path, run_seconds: float) -> None:
     """Rows per stream from the jsonl files (and the tap's own count, to compare)."""
-    tap_counts: dict[str, tuple[int, int]] = {}
-    for line in log.read_text(errors="replace").splitlines():
-        match = SUMMARY_LINE.search(line)
-        if match:
-            tap_counts[match["stream"]] = (int(match["records"].replace(",", "")),
-                                           int(match["requests"].replace(",", "")))
+    tap_counts = {stream: (summary.records, summary.requests)
+                  for stream, summary in read_summary(log.read_text(errors="replace")).items()}
     rows = []
     for path in sorted(DEMO_OUTPUT.glob("*.jsonl")):
         count = 0

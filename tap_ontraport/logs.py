@@ -4,7 +4,9 @@ A small run should print a couple of lines per stream and the summary. The SDK a
 per run about environment variables, a line per stream left out of the catalog, and two
 JSON `METRIC` lines per stream. The first two are dropped here by their text (the SDK has
 no setting for them; the texts live in sdk_compat.py, pinned against the installed SDK);
-the METRIC lines stay available with the `log_metrics` setting.
+the METRIC lines stay available with the `log_metrics` setting. With `--config ENV` the SDK
+also logs one line per variable it reads as a setting: those are DEBUG lines here, shown
+with `TAP_ONTRAPORT_LOGLEVEL=DEBUG`.
 
 When a stream fails, the SDK logs its own ERROR line ("An unhandled error occurred while
 syncing ...") before the tap's exception hook says what happened and what to do. One
@@ -20,9 +22,21 @@ import sys
 
 from singer_sdk.exceptions import AbortedSyncExceptionBase
 
-from tap_ontraport.sdk_compat import SDK_ROUTINE_LINES, SDK_STREAM_FAILURE_LINE
+from tap_ontraport.sdk_compat import (
+    SDK_ENV_CONFIG_LOGGER,
+    SDK_ENV_VARIABLE_LINE,
+    SDK_ROUTINE_LINES,
+    SDK_STREAM_FAILURE_LINE,
+)
 
-__all__ = ["SDK_ROUTINE_LINES", "SDK_STREAM_FAILURE_LINE", "filter_sdk_lines", "set_metrics_logging"]
+__all__ = [
+    "SDK_ENV_CONFIG_LOGGER",
+    "SDK_ENV_VARIABLE_LINE",
+    "SDK_ROUTINE_LINES",
+    "SDK_STREAM_FAILURE_LINE",
+    "filter_sdk_lines",
+    "set_metrics_logging",
+]
 
 
 class _SdkLinesFilter(logging.Filter):
@@ -30,6 +44,8 @@ class _SdkLinesFilter(logging.Filter):
         text = str(record.msg)
         if text.startswith(SDK_ROUTINE_LINES):
             return False
+        if text == SDK_ENV_VARIABLE_LINE:
+            return _as_debug(record)
         if text.startswith(SDK_STREAM_FAILURE_LINE):
             return _demote_to_debug(record)
         return True
@@ -43,11 +59,18 @@ def _demote_to_debug(record: logging.LogRecord) -> bool:
     exc_info = sys.exc_info()
     if isinstance(exc_info[1], AbortedSyncExceptionBase):
         return False  # a dry run stopping at its record limit, on purpose
+    if not _as_debug(record):
+        return False
+    if exc_info[1] is not None:
+        record.exc_info = exc_info
+    return True
+
+
+def _as_debug(record: logging.LogRecord) -> bool:
+    """The line as a DEBUG line, if its logger shows DEBUG lines; else dropped."""
     if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
         return False
     record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
-    if exc_info[1] is not None:
-        record.exc_info = exc_info
     return True
 
 
@@ -55,7 +78,8 @@ _SDK_LINES_FILTER = _SdkLinesFilter()
 
 
 def filter_sdk_lines(sdk_logger: logging.Logger) -> None:
-    """Apply the filter above to a logger the SDK writes to: the plugin's, or a stream's.
+    """Apply the filter above to a logger the SDK writes to: the plugin's, a stream's, or
+    the one it reads environment variables with (`SDK_ENV_CONFIG_LOGGER`).
 
     Filters act only on the logger a line is logged to, not on its children, so each
     stream's logger (`tap-ontraport.<stream>`) gets it too; loggers live as long as the

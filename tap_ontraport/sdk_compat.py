@@ -25,6 +25,11 @@ SDK_ROUTINE_LINES = (
 #: Start of the line singer_sdk's Stream.sync logs at ERROR when a stream's sync raises.
 SDK_STREAM_FAILURE_LINE = "An unhandled error occurred while syncing"
 
+#: singer_sdk's logger for settings read from environment variables (`--config ENV`), and the
+#: line it logs at INFO for each variable it reads: one per setting, every run. Kept at DEBUG.
+SDK_ENV_CONFIG_LOGGER = "singer_sdk.configuration._dict_config"
+SDK_ENV_VARIABLE_LINE = "Parsing '%s' config from env variable '%s'."
+
 # --- errors recognised by where they were raised or by their text (tap.py) -----------------
 
 #: The SDK function that reads settings from environment variables; it converts integer

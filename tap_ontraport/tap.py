@@ -45,7 +45,13 @@ from tap_ontraport.logs import filter_sdk_lines, set_metrics_logging
 from tap_ontraport.objects import ObjectType
 from tap_ontraport.progress import RUN_SUMMARY_EVENT, rate_limit_line, run_summary, summary_lines, total_line
 from tap_ontraport.scheduler import Prefetcher
-from tap_ontraport.sdk_compat import ENV_CONFIG_READER, TapWithRunHooks, missing_required_setting, raised_in
+from tap_ontraport.sdk_compat import (
+    ENV_CONFIG_READER,
+    SDK_ENV_CONFIG_LOGGER,
+    TapWithRunHooks,
+    missing_required_setting,
+    raised_in,
+)
 from tap_ontraport.settings import (
     DEFAULT_API_URL,
     ENV_PREFIX,
@@ -102,6 +108,7 @@ class TapOntraport(TapWithRunHooks):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         install_redaction()
         filter_sdk_lines(self.logger)
+        filter_sdk_lines(logging.getLogger(SDK_ENV_CONFIG_LOGGER))  # its line per variable read: DEBUG
         self.coercion_report = CoercionReport()
         self.skipped_streams: dict[str, str] = {}
         self.records_by_stream: Counter[str] = Counter()

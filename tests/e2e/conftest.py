@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -20,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.postgres import LocalPostgres, Postgres, PostgresUnavailable, from_url
+from tests.runner import read_summary
 
 ROOT = Path(__file__).resolve().parents[2]
-SUMMARY = re.compile(r"Summary: (?P<stream>\w+): (?P<records>[\d,]+) records?\b")
 # The tables users get, by Ontraport objectID (the stream names are part of the contract).
 TABLE_BY_OBJECT = {
     0: "contacts", 1: "tasks", 2: "users", 3: "groups", 5: "sequences", 6: "rules", 7: "messages",
@@ -97,7 +96,7 @@ def run_logged(args: list[str | Path], env: dict[str, str], log: Path, timeout: 
     seconds = time.monotonic() - started
     with open(log, "a", encoding="utf-8") as handle:
         handle.write(f"\n$ {' '.join(args)}   # exit {result.returncode} in {seconds:.1f}s\n{output}")
-    records = {m["stream"]: int(m["records"].replace(",", "")) for m in SUMMARY.finditer(output)}
+    records = {stream: summary.records for stream, summary in read_summary(output).items()}
     return RunResult(args, result.returncode, output, seconds, result.stdout, records)
 
 

@@ -7,7 +7,7 @@ import pytest
 from ontraport_sandbox import Sandbox
 from tap_ontraport import client
 from tap_ontraport.tap import TapOntraport, clear_meta_cache
-from tests.singer_output import SingerOutput, run_tap, select_only
+from tests.runner import SingerOutput, run_in_process, select_only
 
 # Behaviour tests are about correctness, not pacing: a limit high enough never to bind,
 # but present, so the governor still reads real headers on every answer.
@@ -62,7 +62,7 @@ def default_sandbox():
 
 def sync(sandbox: Sandbox, state: dict | None = None, catalog: dict | None = None, **settings) -> SingerOutput:
     """One in-process run of the tap against `sandbox`, every stream selected."""
-    return run_tap(TapOntraport, sandbox_config(sandbox, **settings), state=state, catalog=catalog)
+    return run_in_process(TapOntraport, sandbox_config(sandbox, **settings), state=state, catalog=catalog)
 
 
 def catalog_for(sandbox: Sandbox, *stream_names: str, **settings) -> dict:

@@ -16,7 +16,7 @@ from tap_ontraport.deletions import decode_keys, encode_keys
 from tap_ontraport.paging import PAGE_SIZE
 from tap_ontraport.streams import DELETED_AT
 from tap_ontraport.tap import clear_meta_cache
-from tests.singer_output import SingerOutput
+from tests.runner import SingerOutput
 from tests.tap.conftest import catalog_for, requests_to, sandbox_config, sync
 from tests.tap.test_resume import run_tap_process
 

@@ -21,21 +21,21 @@ from ontraport_sandbox import Fault
 from tap_ontraport.errors import SettingsError
 from tap_ontraport.progress import SUMMARY_PATTERN
 from tap_ontraport.tap import TapOntraport
+from tests import runner
+from tests.runner import SingerOutput
 from tests.samples_server import SamplesServer
-from tests.singer_output import SingerOutput
 from tests.tap.conftest import FAST_LIMIT, catalog_for, sandbox_config, sync
 
-TAP = [sys.executable, "-m", "tap_ontraport"]
 CONTACT = 0
 
 
 def run_cli(tmp_path, config: dict, *extra: str, catalog: dict | None = None, timeout: float = 300):
     (tmp_path / "config.json").write_text(json.dumps(config))
-    args = [*TAP, "--config", str(tmp_path / "config.json"), *extra]
+    args = ["--config", str(tmp_path / "config.json"), *extra]
     if catalog is not None:
         (tmp_path / "catalog.json").write_text(json.dumps(catalog))
         args += ["--catalog", str(tmp_path / "catalog.json")]
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    return runner.run_cli(*args, timeout=timeout)
 
 
 def contact_ids(output: SingerOutput) -> set[int]:
@@ -287,13 +287,12 @@ def test_settings_from_environment_variables(make_sandbox, tmp_path):
         "TAP_ONTRAPORT_DETECT_DELETIONS": "true",
     }
     (tmp_path / "catalog.json").write_text(json.dumps(catalog_for(sandbox, "contacts")))
-    result = subprocess.run([*TAP, "--config", "ENV", "--catalog", str(tmp_path / "catalog.json")],
-                            capture_output=True, text=True, env=env, timeout=120)
+    result = runner.run_cli("--config", "ENV", "--catalog", str(tmp_path / "catalog.json"), env=env)
     assert result.returncode == 0, result.stderr[-1000:]
     assert "our cap 25000" in result.stderr
+    assert "config from env variable" not in result.stderr  # the SDK's line per variable: DEBUG only
     assert contact_ids(SingerOutput.parse(result.stdout)) == set(sandbox.account.ids(CONTACT))
-    bad = subprocess.run([*TAP, "--config", "ENV", "--discover"], capture_output=True, text=True,
-                         env={**env, "TAP_ONTRAPORT_MAX_RETRIES": "many"}, timeout=60)
+    bad = runner.run_cli("--config", "ENV", "--discover", env={**env, "TAP_ONTRAPORT_MAX_RETRIES": "many"}, timeout=60)
     assert bad.returncode != 0 and "TAP_ONTRAPORT_MAX_RETRIES is not a whole number" in bad.stderr
     assert "Traceback" not in bad.stderr
 

@@ -11,7 +11,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,15 @@ from tap_ontraport.client import FIRST_CONTACT_RETRIES, OntraportAuthenticator, 
 from tap_ontraport.errors import RetriesExhaustedError, UnreachableError
 from tap_ontraport.governor import RateGovernor
 from tap_ontraport.progress import SUMMARY_PATTERN
-from tests.singer_output import SingerOutput
+from tests.runner import SingerOutput, run_cli
 from tests.tap.conftest import catalog_for, sandbox_config
 
 ROOT = Path(__file__).resolve().parents[2]
-TAP = [sys.executable, "-m", "tap_ontraport"]
 CLOSED = "http://127.0.0.1:9/1"  # no request is ever meant to leave in these cases
 
 
 def tap(tmp_path: Path, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*TAP, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=timeout)
+    return run_cli(*args, cwd=tmp_path, env=env, timeout=timeout)
 
 
 def write(tmp_path: Path, name: str, content: str | dict) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import signal
 
-from tests.singer_output import SingerOutput
+from tests.runner import SingerOutput
 from tests.tap.conftest import catalog_for, requests_to, sandbox_config, sync
 from tests.tap.test_resume import keys_of, run_tap_process
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tests.runner import SingerOutput, run_in_process
 from tests.samples_server import SamplesServer, sample_rows
-from tests.singer_output import SingerOutput, run_tap
 from tests.tap.test_faults import run_cli
 
 INVALID_OBJECT = (400, '{"code":1,"data":"Invalid object type"}')
@@ -60,7 +60,7 @@ def test_a_refused_dlm_query_reads_the_object_in_full_and_warns_once(caplog):
     clear_meta_cache()
     with SamplesServer(meta_fields=DLM_IN_META, refused_fields=frozenset({"dlm"})) as server:
         with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
-            output = run_tap(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"))
+            output = run_in_process(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"))
         refused = [(path, params) for path, params in server.requests if "dlm" in params.get("condition", "")]
     assert refused, "the tap did not ask for dlm: the test proves nothing"
     warnings = [r.getMessage() for r in caplog.records if "refused a query on dlm" in r.getMessage()]
@@ -84,7 +84,7 @@ def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalo
         del next(s for s in catalog["streams"] if s["tap_stream_id"] == "contacts")["schema"]["properties"]["lastname"]
         clear_meta_cache()
         with caplog.at_level(logging.INFO, logger="tap-ontraport"):
-            output = run_tap(TapOntraport, config_for(server), catalog=catalog)
+            output = run_in_process(TapOntraport, config_for(server), catalog=catalog)
     schema_has_it = False
     for message in output.messages:
         if message["type"] == "SCHEMA" and message["stream"] == "temps":
@@ -111,7 +111,7 @@ def test_a_catalog_asking_for_a_dlm_the_records_lack_reads_the_object_in_full(ca
         entry.update(replication_key="dlm", replication_method="INCREMENTAL")
         clear_meta_cache()
         with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
-            output = run_tap(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"), catalog=catalog)
+            output = run_in_process(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"), catalog=catalog)
     assert ids(output, "transactions") == {1}  # a dlm condition would have matched nothing
     assert sum("asks for incremental replication on `dlm`" in r.getMessage() for r in caplog.records) == 1
     clear_meta_cache()
@@ -127,7 +127,7 @@ def test_a_new_field_reaches_the_schema_of_flattened_and_aliased_streams():
         clear_meta_cache()
         settings = {"flattening_enabled": True, "flattening_max_depth": 1,
                     "stream_maps": {"temps": {"__alias__": "pets_alias"}}}
-        output = run_tap(TapOntraport, config_for(server, **settings), catalog=catalog)
+        output = run_in_process(TapOntraport, config_for(server, **settings), catalog=catalog)
     assert "firstname" in output.schemas["pets_alias"]["properties"]
     assert all(record["firstname"] for record in output.records["pets_alias"])
     clear_meta_cache()

@@ -13,7 +13,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,22 +22,21 @@ import pytest
 from ontraport_sandbox import Sandbox
 from tap_ontraport.paging import PAGE_SIZE
 from tap_ontraport.tap import clear_meta_cache
-from tests.singer_output import SingerOutput
+from tests.runner import SingerOutput, start_cli
 from tests.tap.conftest import FAST_LIMIT, catalog_for, sandbox_config
 
 STREAMS = ("contacts", "tags", "pets")
-TAP = [sys.executable, "-m", "tap_ontraport"]
 
 
 def run_tap_process(workdir: Path, config: dict, catalog: dict, state: dict | None,
                     stop_after_lines: int | None = None, sig: int = signal.SIGKILL) -> tuple[list[str], int]:
     (workdir / "config.json").write_text(json.dumps(config))
     (workdir / "catalog.json").write_text(json.dumps(catalog))
-    args = [*TAP, "--config", str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")]
+    args = ["--config", str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")]
     if state is not None:
         (workdir / "state.json").write_text(json.dumps(state))
         args += ["--state", str(workdir / "state.json")]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = start_cli(*args, stderr=subprocess.DEVNULL)
     lines: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:

@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 
 from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tests.runner import run_in_process
 from tests.samples_server import SAMPLE_SETS, SAMPLES, SamplesServer, sample_rows
-from tests.singer_output import run_tap
 
 EMPTY = (None, "", "0", [], {})
 
@@ -17,7 +17,7 @@ def test_every_sample_becomes_valid_typed_records():
     clear_meta_cache()
     with SamplesServer() as server:
         config = {"app_id": "sample-app", "api_key": "sample-key", "api_url": server.url}
-        output = run_tap(TapOntraport, config)
+        output = run_in_process(TapOntraport, config)
     schemas = output.schemas
     assert {"contacts", "tasks", "transactions", "temps", "deleted_orders", "fields"} <= set(schemas)
     for stream, records in output.records.items():
@@ -54,7 +54,7 @@ def test_every_field_of_every_sample_arrives(sample_set):
     clear_meta_cache()
     with SamplesServer(sample_set=sample_set) as server:
         config = {"app_id": "sample-app", "api_key": "sample-key", "api_url": server.url}
-        output = run_tap(TapOntraport, config)
+        output = run_in_process(TapOntraport, config)
     for stream, name in SAMPLE_SETS[sample_set].values():
         loaded = {record["id"]: record for record in output.records[stream]}
         for raw in sample_rows(name):

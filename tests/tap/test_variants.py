@@ -18,7 +18,7 @@ from ontraport_sandbox.variants import BROKEN_OBJECT, BROKEN_OBJECT_ID, VARIANTS
 from tap_ontraport.objects import OBJECTS_BY_ID
 from tap_ontraport.streams import OntraportStream
 from tap_ontraport.tap import TapOntraport, clear_meta_cache
-from tests.singer_output import SingerOutput, select_only
+from tests.runner import SingerOutput, select_only
 from tests.tap.conftest import sandbox_config, sync
 
 #: Before every generated record (2019 on), so a first run must read everything.

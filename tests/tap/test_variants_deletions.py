@@ -13,7 +13,7 @@ import pytest
 
 from tap_ontraport.streams import DELETED_AT, OntraportStream
 from tap_ontraport.tap import TapOntraport
-from tests.singer_output import SingerOutput, select_only
+from tests.runner import SingerOutput, select_only
 from tests.tap.conftest import sandbox_config, sync
 from tests.tap.test_resume import run_tap_process
 from tests.tap.test_variants import CASES, START_DATE, readable_objects

@@ -14,10 +14,32 @@ import pytest
 from singer_sdk import metrics, plugin_base
 from singer_sdk.exceptions import AbortedSyncFailedException, MaxRecordsLimitException
 
-from tap_ontraport.logs import filter_sdk_lines, set_metrics_logging
+from tap_ontraport.logs import SDK_ENV_CONFIG_LOGGER, filter_sdk_lines, set_metrics_logging
 from tap_ontraport.tap import TapOntraport
 
 # The SDK texts themselves are pinned in test_sdk_compat.py.
+
+
+ENV_SETTINGS = {"TAP_ONTRAPORT_APP_ID": "app-1234", "TAP_ONTRAPORT_API_KEY": "key-5678",
+                "TAP_ONTRAPORT_API_URL": "http://127.0.0.1:9/1"}  # nothing listens: no request is made
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_the_line_per_environment_variable_is_debug_only(caplog, monkeypatch, level):
+    for name, value in ENV_SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    with caplog.at_level(level, logger=SDK_ENV_CONFIG_LOGGER):
+        tap = TapOntraport(config={}, parse_env_config=True, setup_mapper=False)
+    assert tap.config["app_id"] == "app-1234"  # the variables were read
+    lines = [r for r in caplog.records if "config from env variable" in r.getMessage()]
+    if level == logging.INFO:
+        assert lines == []
+        return
+    assert sorted(r.getMessage() for r in lines) == [
+        f"Parsing '{name}' config from env variable 'TAP_ONTRAPORT_{name.upper()}'."
+        for name in ("api_key", "api_url", "app_id")
+    ]
+    assert {r.levelname for r in lines} == {"DEBUG"}
 
 
 def test_the_sdk_sets_the_metrics_level_in_the_constructor_we_run_after():

@@ -77,6 +77,12 @@ def test_the_sdk_still_logs_a_stream_failure_inside_its_except_block():
     assert after_except.index(sdk_compat.SDK_STREAM_FAILURE_LINE) < after_except.index("raise")
 
 
+def test_the_sdk_still_logs_a_line_per_environment_variable_on_the_logger_we_filter():
+    assert _dict_config.logger.name == sdk_compat.SDK_ENV_CONFIG_LOGGER, "update SDK_ENV_CONFIG_LOGGER"
+    source = inspect.getsource(_dict_config.parse_environment_config)
+    assert f'logger.info(\n                "{sdk_compat.SDK_ENV_VARIABLE_LINE}"' in source, "update SDK_ENV_VARIABLE_LINE"
+
+
 def test_a_bad_integer_variable_raises_value_error_inside_the_named_function(monkeypatch):
     schema = {"type": "object", "properties": {"max_retries": {"type": "integer"}}}
     monkeypatch.setenv("TAP_X_MAX_RETRIES", "eight")

@@ -304,6 +304,31 @@ def test_custom_field_under_its_alias_with_its_label(runs: Runs, accounts: list[
     assert comment.startswith("Membership level (f1010")
 
 
+def test_system_fields_under_their_fixed_names_in_every_account(runs: Runs, accounts: list[Account],
+                                                                postgres: Postgres):
+    """firstname -> first_name, dlm -> date_modified, ...: the package's table, not an alias."""
+    table = yaml.safe_load((TRANSFORM / "dbt_project.yml").read_text())["vars"]["ontraport_system_columns"]
+    assert table["*"]["firstname"] == "first_name" and table["transactions"]["date"] == "date_created"
+    contacts = {r["c"] for r in postgres.query(
+        f"SELECT attname AS c FROM pg_attribute WHERE attrelid = '\"{STAGING}\".stg_ontraport__contacts'::regclass "
+        "AND attnum > 0")}
+    assert {"first_name", "last_name", "date_added", "date_modified", "tag_ids", "email"} <= contacts
+    assert not {"firstname", "lastname", "date", "dlm", "contact_cat"} & contacts
+    renamed = {(r["account"], r["stream"], r["field"]): r["column_name"] for r in postgres.query(
+        f"SELECT account, stream, field, column_name FROM \"{STAGING}\".stg_ontraport__fields "
+        "WHERE (stream, field) IN (('contacts', 'firstname'), ('contacts', 'dlm'), ('transactions', 'date'))")}
+    for account in accounts:
+        assert renamed[(account.schema, "contacts", "firstname")] == "first_name"
+        assert renamed[(account.schema, "contacts", "dlm")] == "date_modified"
+        assert renamed[(account.schema, "transactions", "date")] == "date_created"
+    acme = accounts[0]
+    store = acme.sandbox.account
+    wire = next(r for r in (store.get(CONTACTS, i) for i in store.ids(CONTACTS)) if r.get("firstname") and r.get("lastname"))
+    staged = postgres.query(f"SELECT first_name, last_name FROM \"{STAGING}\".stg_ontraport__contacts "
+                            f"WHERE account = '{acme.schema}' AND id = {int(wire['id'])}")
+    assert staged == [{"first_name": wire["firstname"], "last_name": wire["lastname"]}]
+
+
 def test_contact_tags_one_row_per_contact_and_tag(runs: Runs, accounts: list[Account], postgres: Postgres):
     for account in accounts:
         store = account.sandbox.account
@@ -341,12 +366,12 @@ def test_second_run_updates_the_changed_account_only(runs: Runs, accounts: list[
     assert fingerprint(postgres, acme.schema) == runs.before_second[acme.schema]
     assert fingerprint(postgres, globex.schema) != runs.before_second[globex.schema]
     rows = postgres.query(
-        f"SELECT id, firstname, membership_level, membership_level_label FROM \"{STAGING}\".stg_ontraport__contacts "
+        f"SELECT id, first_name, membership_level, membership_level_label FROM \"{STAGING}\".stg_ontraport__contacts "
         f"WHERE account = '{globex.schema}' AND id IN ({runs.updated_contact}, {runs.inserted_contact}) ORDER BY id")
     assert rows == [
-        {"id": runs.updated_contact, "firstname": "Changed-E2E", "membership_level": "4",
+        {"id": runs.updated_contact, "first_name": "Changed-E2E", "membership_level": "4",
          "membership_level_label": "Platinum"},
-        {"id": runs.inserted_contact, "firstname": "New-E2E", "membership_level": "2",
+        {"id": runs.inserted_contact, "first_name": "New-E2E", "membership_level": "2",
          "membership_level_label": "Silver"},
     ]
     counts = {r["account"]: r["n"] for r in postgres.query(

@@ -1,7 +1,9 @@
 {#- How a loaded column becomes a staging column.
 
-    * System fields keep their API key (`firstname`, `dlm`, `contact_cat`): it is the same in
-      every account, so models and marts can rely on it; their alias becomes the description.
+    * System fields are the same in every account, so their names come from a fixed table,
+      var `ontraport_system_columns` (dbt_project.yml: `firstname` -> `first_name`, `dlm` ->
+      `date_modified`, `contact_cat` -> `tag_ids`), never from an account's alias text; keys
+      not listed keep their name (`email`). Their alias becomes the description.
     * Custom fields (`f1234`) are named from their alias in snake_case (`Membership level` ->
       `membership_level`), and their label columns follow (`membership_level_label`). An
       alias that gives no name keeps the raw key; a name already taken gets `_<raw key>`
@@ -16,6 +18,18 @@
 {% macro ontraport_snake(text) %}
   {%- set snake = modules.re.sub('[^a-z0-9]+', '_', (text or '') | lower) | trim('_') -%}
   {{ return(snake[:48] | trim('_')) }}
+{% endmacro %}
+
+
+{% macro ontraport_system_name(stream, column, present) %}
+  {#- The staging name of a system column: var ontraport_system_columns (the stream's entry,
+      else "*"), else the loaded name. A name that is already a loaded column of the table
+      is not taken (that column has it), so two columns never meet under one name. -#}
+  {%- set table = var('ontraport_system_columns', {}) -%}
+  {%- set own = table.get(stream) or {} -%}
+  {%- set name = own.get(column) or (table.get('*') or {}).get(column) -%}
+  {%- if not name or name in present -%}{{ return(column) }}{%- endif -%}
+  {{ return(name) }}
 {% endmacro %}
 
 
@@ -80,7 +94,8 @@
     {%- do present.append(column.name) -%}
     {%- if column.name.startswith('_sdc_') -%}
     {%- elif not ontraport_is_custom_column(column.name) -%}
-      {%- set name = 'ontraport_' ~ column.name if column.name in reserved else column.name -%}
+      {%- set name = ontraport_system_name(part.stream, column.name, part.columns | map(attribute='name') | list) -%}
+      {%- set name = 'ontraport_' ~ name if name in reserved else name -%}
       {%- do names.update({column.name: name}) -%}{%- do taken.append(name) -%}
     {%- elif modules.re.fullmatch('f[0-9]+', column.name) -%}
       {%- do customs.append([column.name[1:] | int, column.name]) -%}

@@ -11,7 +11,14 @@ account needs no change here). Each group runs that account's Meltano job with:
 * its own Meltano state id, `<environment>:tap-ontraport-to-target-postgres:<name>`
   (`meltano run --state-id-suffix=<name>`), so a retry resumes from that account's last
   state and never from another's;
-* its own target schema (`schema`, default `ontraport_<name>`).
+* its own target schema (`schema`, default `ontraport_<name>`);
+* its own Meltano run directory: `meltano run` writes a plugin's config, catalog and state
+  files to `.meltano/run/<plugin>/`, one directory per plugin name, so two accounts of one
+  project running at once on one worker would overwrite each other's files between writing
+  and reading them. Each account's job gets a `.meltano` of its own
+  (MELTANO_SYS_DIR_ROOT=<project>/.meltano/accounts/<name>) that links to the installed
+  plugins and keeps `run/` and `logs/` to itself; the system database (state) stays the
+  project's, or MELTANO_DATABASE_URI.
 
 An Airflow pool (`ontraport_accounts`; create it with
 `airflow pools set ontraport_accounts 4 "Ontraport accounts synced at once"`) bounds how many
@@ -142,14 +149,39 @@ def meltano_command(*args: str) -> tuple[list[str], Path]:
     return [*command, *args], project
 
 
-def run_meltano(args: list[str], env_overrides: dict[str, str]) -> None:
-    """Run Meltano in the project, its output in the task log; a failure fails the task."""
+#: What an account's own `.meltano` keeps to itself; every other directory (the installed
+#: plugins: extractors/, loaders/, utilities/, ...) is a link to the project's.
+OWN_SYSTEM_DIRS = {"run", "logs", "accounts"}
+
+
+def account_system_dir(project: Path, name: str, env: dict[str, str]) -> dict[str, str]:
+    """MELTANO_SYS_DIR_ROOT (and the database it would move) for one account's job."""
+    shared = Path(env.get("MELTANO_SYS_DIR_ROOT") or project / ".meltano")
+    own = shared / "accounts" / name
+    own.mkdir(parents=True, exist_ok=True)
+    for entry in shared.iterdir():
+        link = own / entry.name
+        if entry.is_dir() and entry.name not in OWN_SYSTEM_DIRS and not link.is_symlink():
+            link.symlink_to(entry, target_is_directory=True)
+    # The default system database lives in the .meltano directory: keep the project's, so
+    # the state of every account stays where `meltano state` and the other runs find it.
+    database = env.get("MELTANO_DATABASE_URI") or f"sqlite:///{shared / 'meltano.db'}"
+    return {"MELTANO_SYS_DIR_ROOT": str(own), "MELTANO_DATABASE_URI": database}
+
+
+def run_meltano(args: list[str], env_overrides: dict[str, str], account: str | None = None) -> None:
+    """Run Meltano in the project, its output in the task log; a failure fails the task.
+
+    With `account`, in that account's own `.meltano` (account_system_dir)."""
     command, project = meltano_command(*args)
     env = {k: v for k, v in os.environ.items() if k not in ACCOUNT_VARIABLES}
     env.setdefault("MELTANO_CLI_DISABLE_VERSION_CHECK", "true")
     env.setdefault("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false")
+    if account:
+        env.update(account_system_dir(project, account, env))
     env.update(env_overrides)
-    print(f"Meltano project {project}: {' '.join(command[1:])}", flush=True)
+    where = f" (.meltano: {env['MELTANO_SYS_DIR_ROOT']})" if account else ""
+    print(f"Meltano project {project}{where}: {' '.join(command[1:])}", flush=True)
     with subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, text=True, errors="replace") as proc:
         for line in proc.stdout:
@@ -225,7 +257,7 @@ with DAG(
             chosen = Account(**account)
             get_current_context()["account_name"] = chosen.name  # names the mapped task in the UI
             run_meltano(["run", f"--state-id-suffix={chosen.name}", "tap-ontraport", "target-postgres"],
-                        account_env(chosen))
+                        account_env(chosen), account=chosen.name)
             print(f"Account {chosen.name}: loaded into schema {chosen.schema}", flush=True)
             return chosen.schema
 

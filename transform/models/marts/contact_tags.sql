@@ -1,5 +1,5 @@
-{#- One row per contact and tag, with the tag's name. From `contacts.contact_cat` (the tag
-    ids on a contact, `*/*3*/*14*/*` in the API): every account has it, whereas the Tag
+{#- One row per contact and tag, with the tag's name. From the contacts' `tag_ids` (the
+    API's `contact_cat`: the tag ids on a contact, `*/*3*/*14*/*`): every account has it, whereas the Tag
     Subscribers object (138) is documented only recently and not readable everywhere. -#}
 with tagged as (
     select distinct
@@ -7,7 +7,7 @@ with tagged as (
         contacts.id as contact_id,
         tag.tag_id
     from {{ ref('stg_ontraport__contacts') }} as contacts
-    cross join lateral unnest(contacts.contact_cat) as tag(tag_id)
+    cross join lateral unnest(contacts.tag_ids) as tag(tag_id)
     where tag.tag_id is not null
 )
 

@@ -2,10 +2,10 @@
 select
     purchases.account,
     purchases.id as purchase_id,
-    purchases.date as purchased_at,
+    purchases.date_added as purchased_at,
     purchases.contact_id,
-    contacts.firstname as contact_first_name,
-    contacts.lastname as contact_last_name,
+    contacts.first_name as contact_first_name,
+    contacts.last_name as contact_last_name,
     contacts.email as contact_email,
     purchases.product_id,
     coalesce(products.name, purchases.name) as product_name,

@@ -13,11 +13,11 @@ with products as (
 select
     transactions.account,
     transactions.id as transaction_id,
-    transactions.date as transacted_at,
+    transactions.date_created as transacted_at,
     transactions.status,  -- an option id: Transactions' meta gives no options, so no label
     transactions.status in ({{ ontraport_literals(var('ontraport_paid_statuses')) }}) as is_paid,
     transactions.contact_id,
-    coalesce(contacts.firstname || ' ' || contacts.lastname, transactions.contact_name) as contact_name,
+    coalesce(contacts.first_name || ' ' || contacts.last_name, transactions.contact_name) as contact_name,
     contacts.email as contact_email,
     transactions.currency,
     transactions.subtotal,

@@ -50,6 +50,7 @@ from tap_ontraport.pool import DEFAULT_PARALLEL_REQUESTS
 from tap_ontraport.progress import rate_limit_line, summary_lines, total_line
 from tap_ontraport.scheduler import Prefetcher
 from tap_ontraport.streams import FieldsStream, OntraportStream
+from tap_ontraport.webhook_stream import WEBHOOK_STORE_SETTING, WebhookEventsStream
 
 logger = logging.getLogger("tap-ontraport")
 
@@ -161,6 +162,7 @@ class TapOntraport(Tap):
         th.Property("log_metrics", th.BooleanType, default=False, title="Log SDK metrics",
                     description="Also log the Singer SDK's `METRIC` lines (each stream's sync duration and "
                     "record count, as JSON)."),
+        WEBHOOK_STORE_SETTING,
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -295,6 +297,8 @@ class TapOntraport(Tap):
         catalog = self.object_catalog()
         streams: list = [OntraportStream(self, found) for found in catalog]
         streams.append(FieldsStream(self, catalog))
+        if self.config.get("webhook_store"):
+            streams.append(WebhookEventsStream(self))
         return streams
 
     def load_streams(self) -> list:  # type: ignore[misc]  # final in the SDK; only reorders its list

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 FORM = "application/x-www-form-urlencoded"
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
@@ -51,18 +51,54 @@ def _parse_json(text: str) -> dict[str, Any]:
 
 def parse_form(text: str) -> dict[str, Any]:
     """Form fields with bracket keys as nested objects: `a[b][]=1` -> {"a": {"b": ["1"]}}."""
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        raise MalformedBody("not form-encoded (a field without '=')") from None
     result: dict[str, Any] = {}
-    for key, value in pairs:
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        key, equals, value = pair.partition("=")
+        if not equals:
+            raise MalformedBody("not form-encoded (a field without '=')")
+        key, value = _unquote(key), _unquote(value)
+        if "[" not in key and "]" not in key:  # a plain name: most of Ontraport's top-level fields
+            if key in result:
+                raise MalformedBody(f"field {key[:40]!r} given twice")
+            result[key] = value
+            continue
+        if _put_one_level(result, key, value):
+            continue
         match = _KEY.match(key)
         if match is None:
             raise MalformedBody(f"unreadable field name {key[:40]!r}")
-        path = [match.group(1), *_BRACKETS.findall(match.group(2))]
-        _put(result, path, value, key)
+        _put(result, [match.group(1), *_BRACKETS.findall(match.group(2))], value, key)
     return result
+
+
+def _put_one_level(result: dict[str, Any], key: str, value: str) -> bool:
+    """`name[part]=value` (all of Ontraport's `data[...]` and `event[...]`): True when it was one."""
+    opening = key.find("[")
+    part = key[opening + 1:-1]
+    if opening <= 0 or not key.endswith("]") or not part or "[" in part or "]" in part:
+        return False
+    group = result.setdefault(key[:opening], {})
+    if not isinstance(group, dict):
+        raise MalformedBody(f"field {key[:40]!r} is both a value and a group" if isinstance(group, str)
+                            else f"field {key[:40]!r} is both a list and an object")
+    if part in group:
+        raise MalformedBody(f"field {key[:40]!r} given twice")
+    group[part] = value
+    return True
+
+
+def _unquote(text: str) -> str:
+    """Form decoding ('+' is a space, %XX a byte of UTF-8); the common case, neither, costs nothing."""
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    try:
+        return unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        raise MalformedBody("a percent-encoded field is not UTF-8") from None
 
 
 def _put(target: dict[str, Any], path: list[str], value: str, key: str) -> None:

@@ -23,7 +23,8 @@ def test_ontraports_documented_delivery_becomes_a_nested_object():
 def test_lists_deep_keys_and_escapes():
     assert parse_form("a[]=1&a[]=2&b[c][d]=x%20y&e=") == {"a": ["1", "2"], "b": {"c": {"d": "x y"}}, "e": ""}
     assert parse_form("rows[][id]=1&rows[][id]=2") == {"rows": [{"id": "1"}, {"id": "2"}]}
-    assert parse_form("data%5Bid%5D=5") == {"data": {"id": "5"}}  # brackets percent-encoded, as PHP clients send
+    assert parse_form("data%5Bid%5D=5") == {"data": {"id": "5"}}
+    assert parse_form("name=Ren%C3%A9e+O%27Hara&&x=a%2Bb") == {"name": "Renée O'Hara", "x": "a+b"}  # brackets percent-encoded, as PHP clients send
 
 
 def test_json_bodies_by_content_type_or_first_byte():
@@ -45,6 +46,7 @@ def test_json_bodies_by_content_type_or_first_byte():
     (b"a[b]=1&a[]=2", "", "both a list and an object"),
     (b"a[][b]=1&a[c]=2", "", "both a list and an object"),
     (b"a[=1", "", "unreadable field name"),
+    (b"a=%ff%fe", "", "not UTF-8"),
 ])
 def test_garbage_is_refused_with_a_reason(body, content_type, reason):
     with pytest.raises(MalformedBody, match=reason):

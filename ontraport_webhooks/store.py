@@ -186,6 +186,7 @@ class PostgresStore:
         except ImportError:
             raise StoreError(f"{self.description} needs psycopg: pip install 'tap-ontraport[webhooks]'") from None
         self._psycopg = psycopg
+        self._url = url
         try:
             self._db = psycopg.connect(url, autocommit=False)
             if create:
@@ -202,11 +203,14 @@ class PostgresStore:
     def insert_batch(self, events: Sequence[Event]) -> list[Stored]:
         with self._lock:
             try:
+                if self._db.broken or self._db.closed:  # the server restarted: a new connection
+                    self._db = self._psycopg.connect(self._url, autocommit=False)
                 with self._db.transaction():
                     stored = [self._insert_one(event) for event in events]
                 self._db.commit()
             except self._psycopg.Error as exc:
-                self._db.rollback()
+                if not (self._db.broken or self._db.closed):
+                    self._db.rollback()
                 raise StoreError(f"{self.description}: {str(exc).strip().splitlines()[0]}") from None
             return stored
 

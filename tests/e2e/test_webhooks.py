@@ -17,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
 from ontraport_sandbox import Sandbox
-from tests.e2e.conftest import ROOT, Meltano
+from tests.e2e.conftest import ROOT, Meltano, RunResult, clean_env, dev, run_logged
 from tests.e2e.postgres import Postgres
 from tests.webhooks.conftest import FORM_BODY, TOKEN, start_command
 
@@ -57,16 +58,33 @@ def receiver(tmp_path_factory):
 
 
 def meltano_run(meltano: Meltano, e2e_dir: Path, sandbox: Sandbox, store: Path, postgres: Postgres):
+    # tags and fields too: the dbt staging of tags, which tag_history joins, needs both
     env = meltano.env(e2e_dir / "webhooks-state", TAP_ONTRAPORT_API_URL=sandbox.url,
-                      TAP_ONTRAPORT_WEBHOOK_STORE=str(store), TAP_ONTRAPORT__SELECT='["webhook_events.*"]',
+                      TAP_ONTRAPORT_WEBHOOK_STORE=str(store),
+                      TAP_ONTRAPORT__SELECT='["webhook_events.*", "tags.*", "fields.*"]',
                       **postgres.target_env(SCHEMA))
     return meltano("run", "tap-ontraport", "target-postgres", env=env).check()
 
 
-def test_events_made_arrive_in_the_warehouse_each_once(sandbox, receiver, meltano, postgres, e2e_dir, tmp_path):
+@dataclass
+class Pipeline:
+    contact: int  # tagged, then untagged, then bought
+    created: int  # a new contact, tagged after the first run
+    submitted: int  # the contact a form submission made
+    tag: int
+    form: int
+    product: int
+    purchase: int
+    transaction: int
+    first: RunResult
+    second: RunResult
+
+
+@pytest.fixture(scope="module")
+def pipeline(sandbox, receiver, meltano, postgres, e2e_dir, tmp_path_factory) -> Pipeline:
     url, store = receiver
     postgres.drop_schema(SCHEMA)
-    config = tmp_path / "config.json"
+    config = tmp_path_factory.mktemp("webhooks-cli") / "config.json"
     config.write_text(json.dumps({"app_id": sandbox.app_id, "api_key": sandbox.api_key, "api_url": sandbox.url}))
     account, hub = sandbox.account, sandbox.webhooks
     contact, tag, form, product = account.ids(0)[3], account.ids(14)[1], account.ids(122)[0], account.ids(16)[0]
@@ -75,9 +93,11 @@ def test_events_made_arrive_in_the_warehouse_each_once(sandbox, receiver, meltan
                        (f"object_submits_form({form})", None), (f"purchase_product({product})", None),
                        (f"transaction_created_with_product({product})", None)):
         webhooks_cli(config, "subscribe", "--event", event, "--url", hook, *(["--format", fmt] if fmt else []))
-    assert "6 subscription(s)" not in webhooks_cli(config, "list")  # the generated ones are listed too
+    listed = webhooks_cli(config, "list")
+    assert listed.count("/hooks/test…") == 6 and TOKEN not in listed
     created = hub.create_contact({"firstname": "Ada", "lastname": "E2E", "email": "ada.e2e@example.com"})
     hub.add_tag(contact, tag)
+    time.sleep(1.1)  # the removal a second later: tag_history orders by Ontraport's timestamp (seconds)
     hub.remove_tag(contact, tag)
     submitted = hub.submit_form(form, {"firstname": "Grace", "email": "grace.e2e@example.com"})
     purchase = hub.purchase(contact, product)
@@ -89,33 +109,55 @@ def test_events_made_arrive_in_the_warehouse_each_once(sandbox, receiver, meltan
     assert again.status_code == 200 and again.json()["duplicate"] is True  # Ontraport sending it twice
 
     first = meltano_run(meltano, e2e_dir, sandbox, store, postgres)
-    assert first.records.get("webhook_events") == 7
-    rows = postgres.query(f"SELECT seq, event_type, webhook_id, object_type_id, record_id, tag_id, form_id, "
-                          f"product_id, body, raw_body FROM {SCHEMA}.webhook_events ORDER BY seq")
-    made = sorted([("object_create", created), ("sub_tag", contact), ("unsub_tag", contact),
-                   ("object_create", submitted), ("object_submits_form", submitted),
-                   ("purchase_product", contact), ("transaction_created_with_product", contact)])
-    assert sorted((row["event_type"], row["record_id"]) for row in rows) == made
-    assert len({row["seq"] for row in rows}) == 7
-    by_type = {row["event_type"]: row for row in rows}
-    body = by_type["sub_tag"]["body"]
-    body = json.loads(body) if isinstance(body, str) else body
-    assert by_type["sub_tag"]["tag_id"] == tag and body["data"]["id"] == str(contact) and len(body["data"]) > 50
-    assert by_type["unsub_tag"]["raw_body"].count("data[") == 1  # notify: the id only
-    assert by_type["object_submits_form"]["form_id"] == form
-    assert by_type["purchase_product"]["product_id"] == product
-    purchase_body = by_type["purchase_product"]["body"]
-    purchase_body = json.loads(purchase_body) if isinstance(purchase_body, str) else purchase_body
-    assert purchase_body["event"]["purchase_id"] == str(purchase)
-    assert json.loads(json.dumps(by_type["transaction_created_with_product"]["body"], default=str))
-    assert str(transaction) in by_type["transaction_created_with_product"]["raw_body"]
-
     hub.add_tag(created, tag)  # after the first run: only this one is new
     assert hub.wait_idle(60)
     second = meltano_run(meltano, e2e_dir, sandbox, store, postgres)
-    assert second.records.get("webhook_events") == 1
-    assert postgres.scalar(f"SELECT count(*) FROM {SCHEMA}.webhook_events") == 8
-    assert postgres.scalar(f"SELECT count(DISTINCT seq) FROM {SCHEMA}.webhook_events") == 8
+    return Pipeline(contact, created, submitted, tag, form, product, purchase, transaction, first, second)
+
+
+def as_object(value):  # noqa: ANN001, ANN201
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_events_made_arrive_in_the_warehouse_each_once(pipeline: Pipeline, postgres: Postgres):
+    p = pipeline
+    assert p.first.records.get("webhook_events") == 7 and p.second.records.get("webhook_events") == 1
+    rows = postgres.query(f"SELECT seq, event_type, webhook_id, object_type_id, record_id, tag_id, form_id, "
+                          f"product_id, body, raw_body FROM {SCHEMA}.webhook_events ORDER BY seq")
+    made = sorted([("object_create", p.created), ("sub_tag", p.contact), ("unsub_tag", p.contact),
+                   ("object_create", p.submitted), ("object_submits_form", p.submitted),
+                   ("purchase_product", p.contact), ("transaction_created_with_product", p.contact),
+                   ("sub_tag", p.created)])
+    assert sorted((row["event_type"], row["record_id"]) for row in rows) == made
+    assert len({row["seq"] for row in rows}) == 8
+    by_type = {}
+    for row in rows:  # the first of each type
+        by_type.setdefault(row["event_type"], row)
+    body = as_object(by_type["sub_tag"]["body"])
+    assert by_type["sub_tag"]["tag_id"] == p.tag and body["data"]["id"] == str(p.contact) and len(body["data"]) > 50
+    assert by_type["unsub_tag"]["raw_body"].count("data[") == 1  # notify: the id only
+    assert by_type["object_submits_form"]["form_id"] == p.form
+    assert by_type["purchase_product"]["product_id"] == p.product
+    assert as_object(by_type["purchase_product"]["body"])["event"]["purchase_id"] == str(p.purchase)
+    assert f"event[transaction_id]={p.transaction}" in by_type["transaction_created_with_product"]["raw_body"]
+
+
+def test_tag_history_lists_tags_added_and_removed(pipeline: Pipeline, postgres: Postgres):
+    dbt = dev.ensure_dbt()
+    env = clean_env(DBT_POSTGRES_SCHEMA="e2e_webhooks_models", **postgres.target_env(SCHEMA))
+    log = ROOT / "output" / "logs" / "e2e-webhooks-dbt.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    options = ["--project-dir", "transform", "--profiles-dir", "transform", "--vars", f"{{ontraport_schemas: [{SCHEMA}]}}"]
+    # the two models alone (the tags staging's own tests need models this schema has no data for), then
+    # tag_history's tests
+    run_logged([dbt, "run", *options, "--select", "stg_ontraport__tags", "tag_history"], env, log, timeout=600).check()
+    run_logged([dbt, "test", *options, "--select", "tag_history"], env, log, timeout=600).check()
+    rows = postgres.query("SELECT account, object_type_id, record_id, tag_id, tag_name, action, happened_at "
+                          "FROM e2e_webhooks_models.tag_history ORDER BY happened_at, seq")
+    assert [(r["record_id"], r["tag_id"], r["action"]) for r in rows] == [
+        (pipeline.contact, pipeline.tag, "added"), (pipeline.contact, pipeline.tag, "removed"),
+        (pipeline.created, pipeline.tag, "added")]
+    assert all(r["account"] == SCHEMA and r["object_type_id"] == 0 and r["tag_name"] for r in rows)
 
 
 def test_sigkill_on_the_postgres_store_keeps_every_acknowledged_delivery(postgres):

@@ -22,11 +22,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .account import Account
-from .api import JSON, TEXT, Api, CollectionRequest, encode_json
+from .api import JSON, TEXT, Api, CollectionRequest, Response, encode_json
 from .counters import Counters, LogEntry
 from .faults import REPLACING, Fault, FaultPlan
 from .ratelimit import OtherToolTraffic, RateScenario, RollingWindow
 from .variants import NO_COLLECTION_COUNT, UNKNOWN_FIELD_IGNORED, account_objects, refused_objects, validate
+from .webhooks import PATHS as WEBHOOK_PATHS
+from .webhooks import WebhookError, WebhookHub
 
 AUTH_FAILURE = "Your App ID and API Key do not authenticate."
 BUSY_MESSAGE = "The server is temporarily busy. Please try again."  # assumed wording
@@ -120,10 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def drain_body(self) -> None:
+    def drain_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        if length > 0:
-            self.rfile.read(length)
+        return self.rfile.read(length) if length > 0 else b""
 
 
 class Sandbox:
@@ -148,6 +149,8 @@ class Sandbox:
                        ignore_unknown_fields=UNKNOWN_FIELD_IGNORED in self.variants,
                        collection_count=NO_COLLECTION_COUNT not in self.variants)
         self.counters = Counters()
+        #: Subscriptions (POST /Webhook/subscribe) and the data changes that deliver: see webhooks.py.
+        self.webhooks = WebhookHub(self.account)
         self.limiter = RollingWindow(rate_limit, rate_window, scenario=rate_scenario)
         self.fault_plan = FaultPlan(faults, seed)
         self.host, self.port, self.log = host, port, log
@@ -197,6 +200,7 @@ class Sandbox:
                 pass
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.webhooks.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -269,7 +273,7 @@ class Sandbox:
 
         handler.before_answer = record
         try:
-            handler.drain_body()
+            body = handler.drain_body()
             fault = self.fault_plan.pick(number, path)
             delay = self._delay()
             if delay and self._stopping.wait(delay):
@@ -290,7 +294,10 @@ class Sandbox:
                 status = 401
                 handler.send_answer(401, AUTH_FAILURE.encode(), TEXT, rate_headers)
                 return
-            response = self.api.handle(handler.command, path, params)
+            if path in WEBHOOK_PATHS:
+                response = self._webhook_call(handler.command, path, params, body)
+            else:
+                response = self.api.handle(handler.command, path, params)
             if response.collection is not None:
                 self._run_hooks(response.collection)
             body = response.body()
@@ -311,6 +318,15 @@ class Sandbox:
         finally:
             record(status)  # requests that got no answer (resets, hangs cut short, errors)
             handler.before_answer = None
+
+    def _webhook_call(self, method: str, path: str, params: dict[str, str], body: bytes) -> Response:
+        try:
+            data = self.webhooks.handle(method, path, params, body)
+        except WebhookError as error:
+            if error.status == 400:
+                return Response(400, {"code": 1, "data": str(error), "account_id": self.account.account_id})
+            return Response(error.status, str(error), TEXT)
+        return Response(200, {"code": 0, "data": data, "account_id": self.account.account_id})
 
     def _serve_fault(self, handler: _Handler, fault: Fault) -> int:
         """Answer in place of the API; returns the status served (0: none)."""

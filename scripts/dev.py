@@ -53,12 +53,12 @@ DEMO_OUTPUT = ROOT / "output" / "demo"
 #: user's own `meltano run tap-ontraport target-jsonl`: each keeps its own bookmarks.
 DEMO_STATE_ID_SUFFIX = "demo"
 DEMO_STATE_ID = f"dev:tap-ontraport-to-target-jsonl:{DEMO_STATE_ID_SUFFIX}"
-FAST_SUITES = ["tests/unit", "tests/sandbox", "tests/tap"]
+FAST_SUITES = ["tests/unit", "tests/sandbox", "tests/tap", "tests/webhooks"]
 #: The fast suites run on every CPU (pytest-xdist); each test starts its own sandbox on a free port.
 FAST_PYTEST_ARGS = ["-q", "-n", "auto"]
 #: Lint and type check, before the fast suites (config in pyproject.toml).
-LINT_PATHS = ["tap_ontraport", "ontraport_sandbox", "tests", "benchmarks", "scripts"]
-TYPED_PACKAGES = ["tap_ontraport", "ontraport_sandbox"]
+LINT_PATHS = ["tap_ontraport", "ontraport_sandbox", "ontraport_webhooks", "tests", "benchmarks", "scripts"]
+TYPED_PACKAGES = ["tap_ontraport", "ontraport_sandbox", "ontraport_webhooks"]
 E2E_SUITE = ["tests/e2e"]
 MIN_PYTHON = (3, 10)
 

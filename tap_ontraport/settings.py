@@ -81,6 +81,10 @@ SETTINGS_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     th.Property("log_metrics", th.BooleanType, default=False, title="Log SDK metrics",
                 description="Also log the Singer SDK's `METRIC` lines (each stream's sync duration and "
                 "record count, as JSON)."),
+    th.Property("webhook_store", th.StringType, secret=True, title="Webhook store",
+                description="The store of `ontraport-webhooks serve`: an SQLite path or a postgresql:// URL. "
+                "Set, it adds the `webhook_events` stream (tags added and removed, forms submitted, purchases, "
+                "as Ontraport pushed them), read incrementally by sequence number."),
 ).to_dict()
 
 #: Numeric settings: name -> (lowest, highest), from the schema. Values outside are refused
@@ -125,6 +129,7 @@ class Settings:
     progress_interval_seconds: float
     fail_on_stream_errors: bool
     log_metrics: bool
+    webhook_store: str | None = dataclasses.field(repr=False)  # a PostgreSQL URL may hold a password
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:

@@ -62,6 +62,7 @@ from tap_ontraport.settings import (
     settings_problems,
 )
 from tap_ontraport.streams import FieldsStream, OntraportStream
+from tap_ontraport.webhook_stream import WebhookEventsStream
 
 logger = logging.getLogger("tap-ontraport")
 
@@ -237,6 +238,8 @@ class TapOntraport(TapWithRunHooks):
         catalog = self.object_catalog()
         streams: list = [OntraportStream(self, found) for found in catalog]
         streams.append(FieldsStream(self, catalog))
+        if self.settings.webhook_store:
+            streams.append(WebhookEventsStream(self))
         return streams
 
     def load_streams(self) -> list:  # type: ignore[misc]  # final in the SDK; only reorders its list

@@ -141,7 +141,10 @@ def _free_port() -> int:
 class LocalPostgres:
     """initdb + pg_ctl in a temporary directory; `stop()` is idempotent and runs at exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        #: durable: fsync and synchronous commits on, as in production (the webhook benchmark);
+        #: off by default, since the tests only need the data while the server runs.
+        self.durable = durable
         self.bin_dir = find_bin_dir()
         self.as_user: list[str] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="tap-ontraport-pg-"))
@@ -188,8 +191,8 @@ class LocalPostgres:
         started = time.monotonic()
         self._run(self.bin_dir / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--locale=C", "--no-sync")
-        options = (f"-k {self.tmp} -c listen_addresses=127.0.0.1 -p {self.port} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
+        speed = "" if self.durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        options = f"-k {self.tmp} -c listen_addresses=127.0.0.1 -p {self.port} {speed}-c max_connections=50"
         self.started = True
         self._run(self.bin_dir / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", options, "start")
         server = Postgres(host="127.0.0.1", port=self.port, user="postgres", password="postgres",

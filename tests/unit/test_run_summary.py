@@ -10,7 +10,7 @@ from ontraport_sandbox import Sandbox
 from tap_ontraport.client import DISCOVERY, RequestStats
 from tap_ontraport.progress import RUN_SUMMARY_EVENT, SUMMARY_PATTERN, run_summary
 from tap_ontraport.tap import TapOntraport, clear_meta_cache
-from tests.singer_output import run_tap
+from tests.runner import run_in_process as run_tap
 
 
 def test_the_summary_record_adds_streams_and_discovery_up():

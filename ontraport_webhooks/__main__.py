@@ -1,0 +1,5 @@
+import sys
+
+from ontraport_webhooks.cli import main
+
+sys.exit(main())

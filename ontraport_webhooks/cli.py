@@ -75,7 +75,10 @@ def read_tokens(token_file: str | None) -> tuple[str, ...]:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from ontraport_webhooks.receiver import Receiver, ReceiverSettings, serve  # needs aiohttp
+    try:
+        from ontraport_webhooks.receiver import Receiver, ReceiverSettings, serve
+    except ImportError:  # the receiver's web server is the `[webhooks]` extra
+        raise CliError("serve needs aiohttp: pip install 'tap-ontraport[webhooks]'") from None
 
     settings = ReceiverSettings(read_tokens(args.token_file), max_body_bytes=args.max_body_bytes,
                                 body_timeout=args.body_timeout)

@@ -22,7 +22,7 @@ def installed(tmp_path_factory) -> dict[str, str]:
     log = tmp_path_factory.mktemp("pkg-log") / "install.log"
     dev.create_venv(venv, log)
     dev.pip_install(venv, [str(ROOT)], log, "installing the package (not editable)")
-    return {name: str(dev.venv_bin(venv, name)) for name in ("tap-ontraport", "ontraport-sandbox", "python")}
+    return {name: str(dev.venv_bin(venv, name)) for name in ("tap-ontraport", "ontraport-sandbox", "ontraport-webhooks", "python")}
 
 
 def test_the_package_is_a_copy_not_the_checkout(installed):
@@ -59,3 +59,12 @@ def test_installed_sandbox_and_tap_work_together(installed, tmp_path):
         sandbox.terminate()
         sandbox.wait(timeout=30)
     assert sandbox.returncode == 0
+
+
+def test_webhooks_command_without_its_extra_says_what_to_install(installed, tmp_path):
+    assert subprocess.run([installed["ontraport-webhooks"], "--help"], capture_output=True, text=True,
+                          cwd="/", env=clean_env()).returncode == 0
+    serve = subprocess.run([installed["ontraport-webhooks"], "serve", "--store", str(tmp_path / "e.sqlite")],
+                           capture_output=True, text=True, cwd="/",
+                           env=clean_env(ONTRAPORT_WEBHOOKS_TOKENS="token-0123456789abcdef"))
+    assert serve.returncode == 1 and "pip install 'tap-ontraport[webhooks]'" in serve.stderr

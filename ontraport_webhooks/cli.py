@@ -30,7 +30,7 @@ from ontraport_webhooks.store import StoreError, open_store
 from tap_ontraport.client import OntraportAuthenticator
 from tap_ontraport.errors import REDACTOR, OntraportError, excerpt
 from tap_ontraport.inputs import read_json_object
-from tap_ontraport.tap import DEFAULT_API_URL, ENV_PREFIX
+from tap_ontraport.settings import DEFAULT_API_URL, ENV_PREFIX
 
 TOKENS_VARIABLE = "ONTRAPORT_WEBHOOKS_TOKENS"
 STORE_VARIABLE = "ONTRAPORT_WEBHOOKS_STORE"

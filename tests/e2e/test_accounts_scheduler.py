@@ -37,8 +37,9 @@ import pytest
 
 from ontraport_sandbox import Sandbox
 from ontraport_sandbox.faults import Fault
-from tests.e2e.conftest import ROOT, SUMMARY, TABLE_BY_OBJECT, Meltano, clean_env, dev, run_logged
+from tests.e2e.conftest import ROOT, TABLE_BY_OBJECT, Meltano, clean_env, dev, run_logged
 from tests.e2e.postgres import Postgres
+from tests.runner import read_summary
 
 pytestmark = pytest.mark.e2e
 
@@ -276,7 +277,7 @@ def deployment(postgres: Postgres, meltano: Meltano, accounts: list[Account], e2
 
 
 def records(log: str) -> dict[str, int]:
-    return {m["stream"]: int(m["records"].replace(",", "")) for m in SUMMARY.finditer(log)}
+    return {stream: summary.records for stream, summary in read_summary(log).items()}
 
 
 def test_the_pool_bounds_how_many_accounts_run_at_once(deployment: Deployment, accounts: list[Account]):

@@ -1,21 +1,10 @@
-"""How a stream walks its records without ever losing one: segments walked by key.
+"""Segments walked by key, their conditions, and the bookmark: the pure logic of the walk.
 
-Offsets shift when records change during a sync, and records sharing a `dlm` second come
-back in any order, so neither offsets nor `dlm` order can be trusted across pages. What
-can be trusted is the record key (`id`, `form_id`): it never changes. So every run is a
-list of *segments*, each a fixed filter on the replication key (e.g. `dlm >= t`), walked
-by key upward with `key > cursor`, `sort=key`, `range=50`, `start=0`:
-
-* a record changing during the sync can't shift another out of view (no offsets);
-* a tie group of any size is just a run of keys (no special case, no infinite loop);
-* a segment can be cut into key ranges walked in parallel, each independently resumable;
-* the cursor of every segment goes into STATE after each page, so a killed run resumes
-  where it stopped, re-reading at most the pages that were in flight.
-
-The bookmark (the SDK's `replication_key_value`) only moves when the whole run is done,
-to the newest replication-key value emitted that is older than the run's start on the
-server's clock (`BookmarkTracker`), so it never passes a record that was not emitted.
-Conditions are joined with AND only: Ontraport does not document how AND and OR mix.
+A run is a list of *segments*, each a fixed filter on the replication key (e.g. `dlm >= t`),
+walked by key upward with `key > cursor`, `sort=key`, `range=50`, `start=0`. Why that never
+loses a record, and when the bookmark may move: docs/design.md ("Why the walk by key never
+loses a record"). Conditions are joined with AND only: Ontraport does not document how AND
+and OR mix.
 """
 
 from __future__ import annotations

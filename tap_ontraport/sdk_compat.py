@@ -9,6 +9,7 @@ upgrade that changes one fails a test instead of quietly changing what the tap w
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 from singer_sdk import Stream, Tap
@@ -60,12 +61,44 @@ def missing_required_setting(error: str) -> str | None:
 
 
 class TapWithRunHooks(Tap):
-    """A Tap whose whole run is bracketed by `before_sync` and `after_sync`.
+    """A Tap with hooks where singer-sdk has private or final methods only.
 
-    The SDK's `invoke` calls `sync_all`, which it marks final and offers no hook around;
-    the summary, the read-ahead's stop and `fail_on_stream_errors` need one, so it is
-    wrapped here, once.
+    - `before_sync` / `after_sync` bracket the run: the SDK's `invoke` calls `sync_all`,
+      which it marks final and offers no hook around; the summary, the read-ahead's stop and
+      `fail_on_stream_errors` need one.
+    - `check_config_first`: the tap's own checks of the raw config, before the SDK's
+      jsonschema validation (in its private `_validate_config`), so that each problem gets a
+      sentence that says what to fix.
+    - `order_streams`: the order of the streams the SDK loads (its `load_streams` is final).
+    - `after_termination_signal`: after the SDK wrote the last STATE on SIGTERM/SIGINT (its
+      private `_handle_termination`, which then exits 0).
     """
+
+    def check_config_first(self, config: dict, *, raise_errors: bool) -> list[str]:
+        """Problems with the raw `config` (may raise instead, when `raise_errors`)."""
+        return []
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        problems = self.check_config_first(self._config, raise_errors=raise_errors)
+        return problems + super()._validate_config(raise_errors=raise_errors)
+
+    def order_streams(self, streams: list[Stream]) -> list[Stream]:
+        """The streams in the order they are synced (the SDK's: by name)."""
+        return streams
+
+    def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # final in the SDK: reordered only
+        return self.order_streams(super().load_streams())
+
+    def after_termination_signal(self, signum: int) -> None:
+        """Called once the SDK wrote the last STATE after signal `signum` (then exits 0)."""
+        sys.exit(0)
+
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            pass
+        self.after_termination_signal(signum)
 
     def before_sync(self) -> None:
         """Called before any stream is synced."""

@@ -1,7 +1,8 @@
 """The streams: one per Ontraport object, all driven by `OntraportStream`, plus `fields`.
 
 A stream is a row of `objects.py` plus the fields meta gave it; the behaviour lives here
-once. How records are walked (segments by key, bookmarks) is explained in `paging.py`.
+once. How records are walked (segments by key, bookmarks) and why no record is lost:
+docs/design.md.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _names(schema: dict) -> dict:
 
 
 class OntraportStream(SdkStream):
-    """Any Ontraport object: schema from its fields, records walked by key (see paging.py).
+    """Any Ontraport object: schema from its fields, records walked by key (walker.py).
 
     An adapter between the SDK (which asks for records and writes messages) and the walk
     (walker.py), the deletion sweep (sweeper.py) and the client that makes the requests.

@@ -119,23 +119,23 @@ class TapOntraport(TapWithRunHooks):
         super().__init__(*args, **kwargs)
         set_metrics_logging(self.metrics_logger, enabled=self.settings.log_metrics)
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+    def check_config_first(self, config: dict, *, raise_errors: bool) -> list[str]:
         """Our own checks first, so each problem gets a sentence that says what to fix."""
-        REDACTOR.register([self._config.get("app_id"), self._config.get("api_key")])
-        read_numbers_from_text(self._config)
+        REDACTOR.register([config.get("app_id"), config.get("api_key")])
+        read_numbers_from_text(config)
         known = self.known_setting_names()
-        misspelt = unknown_settings(self._config, known)
+        misspelt = unknown_settings(config, known)
         if self.reads_environment:  # as strict as the config: a misspelt variable is a misspelt key
             misspelt += unknown_variables(os.environ, ENV_PREFIX, known, also_read=SDK_VARIABLES)
         meant = {unknown.closest for unknown in misspelt if unknown.closest}
         problems = [unknown.sentence() for unknown in misspelt] + [
-            problem for problem in settings_problems(self._config)
+            problem for problem in settings_problems(config)
             # `apikey` given, `api_key` missing: the "did you mean" line says it all.
             if not any(problem.startswith(f"`{name}` is missing") for name in meant)
         ]
         if problems and raise_errors:
             raise SettingsError("\n".join(problems))
-        return problems + super()._validate_config(raise_errors=raise_errors)
+        return problems
 
     @classmethod
     def known_setting_names(cls) -> list[str]:
@@ -242,10 +242,10 @@ class TapOntraport(TapWithRunHooks):
             streams.append(WebhookEventsStream(self))
         return streams
 
-    def load_streams(self) -> list:  # type: ignore[misc]  # final in the SDK; only reorders its list
+    def order_streams(self, streams: list) -> list:
         """By name, as the SDK orders them, but `fields` last: it then also lists the
         fields the other streams met in records during the run."""
-        streams = sorted(super().load_streams(), key=lambda stream: isinstance(stream, FieldsStream))
+        streams = sorted(streams, key=lambda stream: isinstance(stream, FieldsStream))
         for stream in streams:
             filter_sdk_lines(stream.logger)  # its failure line: the exception hook's says it
         return streams
@@ -287,16 +287,12 @@ class TapOntraport(TapWithRunHooks):
         # The same facts for programs: one record, "Summary: " and JSON (also in `extra`).
         logger.info("Summary: %s", json.dumps(summary, sort_keys=True), extra={RUN_SUMMARY_EVENT: summary})
 
-    def _handle_termination(self, signum: int, frame: t.Any) -> None:
-        """SIGTERM/SIGINT: the SDK writes the last STATE; we then exit non-zero (128+signal).
+    def after_termination_signal(self, signum: int) -> None:
+        """SIGTERM/SIGINT: the SDK wrote the last STATE; we then exit non-zero (128+signal).
 
         The run did not finish, so a scheduler must not report it as a success; the STATE
         just written lets the next run resume where this one stopped.
         """
-        try:
-            super()._handle_termination(signum, frame)
-        except SystemExit:
-            pass
         logger.warning("Stopped by signal %d; the next run resumes from the last STATE.", signum)
         sys.exit(128 + signum)
 

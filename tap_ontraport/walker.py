@@ -3,7 +3,7 @@
 `SegmentWalker` owns the pages in flight (a `PagePool`), the segments still to start and a
 `SegmentCursor` per segment being read. It knows nothing of records, schemas or STATE: it
 gets a `fetch(token)` callable and hands back answers; the stream emits their records and
-then calls `commit`, after which `position()` is what STATE may say (see paging.py for
+then calls `commit`, after which `position()` is what STATE may say (docs/design.md says
 why walking by key loses no record).
 """
 

@@ -183,3 +183,50 @@ def test_the_sdk_still_moves_bookmarks_per_record_through_the_method_switched_of
     assert "self._increment_stream_state(" in inspect.getsource(core.Stream._sync_records)
     assert "_increment_stream_state" in vars(SdkStream)
     assert issubclass(SdkStream, Stream)
+
+
+# --- the hooks where the SDK has private or final methods only ---
+
+
+def test_the_sdk_validates_the_config_through_the_private_method_wrapped():
+    assert "self._validate_config(raise_errors=" in inspect.getsource(plugin_base.PluginBase.__init__)
+
+    class Checked(_Tap):
+        seen: list[dict] = []
+
+        def check_config_first(self, config, *, raise_errors):
+            self.seen.append(dict(config))
+            return ["first problem"]
+
+    tap = Checked(config={"x": 1}, validate_config=False)
+    assert Checked.seen == [{"x": 1}], "the raw config, before the SDK's validation"
+    assert tap._validate_config(raise_errors=False)[0] == "first problem"
+
+
+def test_streams_are_loaded_through_the_final_method_reordered():
+    assert getattr(Tap.load_streams, "__final__", False)
+    assert "self.load_streams()" in inspect.getsource(Tap.streams.fget)
+
+    class Reordered(_Tap):
+        def discover_streams(self):
+            first, second = _Rows(self), _Rows(self)
+            second.name = "a_rows"
+            return [first, second]
+
+        def order_streams(self, streams):
+            return sorted(streams, key=lambda s: s.name != "rows")
+
+    assert list(Reordered(config={}, validate_config=False).streams) == ["rows", "a_rows"]
+
+
+def test_termination_signals_go_to_the_private_handler_wrapped(monkeypatch):
+    assert "self._setup_signal_handlers()" in inspect.getsource(plugin_base.PluginBase.__init__)
+    assert "signal.signal(signal.SIGTERM, self._handle_termination)" in inspect.getsource(
+        plugin_base.PluginBase._setup_signal_handlers)
+    _Rows.rows = []
+    tap = _tap()
+    signals: list[int] = []
+    monkeypatch.setattr(tap, "after_termination_signal", signals.append)
+    states = [m for m in _messages(tap, lambda: tap._handle_termination(15, None)) if m["type"] == "STATE"]
+    assert signals == [15], "called after the SDK's handler (which exits 0) returned"
+    assert states, "the SDK's handler wrote the last STATE first"

@@ -240,6 +240,9 @@ with DAG(
             raise AccountListError("no accounts: set the Airflow Variable ontraport_accounts (or ONTRAPORT_ACCOUNTS) "
                                    'to a JSON list such as [{"name": "acme"}]')
         accounts = parse_accounts(text)
+        # The accounts' jobs start together and share the system database: a new one must be
+        # created (migrated) once, here, or two of them race to create its tables and fail.
+        run_meltano(["upgrade", "database"], {})
         print("Accounts: " + ", ".join(f"{a.name} -> schema {a.schema}" for a in accounts), flush=True)
         return [asdict(a) for a in accounts]
 

@@ -128,7 +128,8 @@ def main() -> int:
         print(f"ratios tap / bare loop: CPU per record {cpu_ratio:.2f}x "
               f"(excluding start-up {marginal_ratio:.2f}x), wall per record {wall_ratio:.2f}x")
         for line in c.log_lines(tap.run.stderr, "Summary:"):
-            print(f"tap says: {line}")
+            if not line.startswith("Summary: {"):  # the readable lines, not the JSON record
+                print(f"tap says: {line}")
         print()
         print("targets:")
         print(f"  {c.verdict(cpu_ratio <= 3)} CPU per record within 3x of the bare loop ({cpu_ratio:.2f}x)")

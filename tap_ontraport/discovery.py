@@ -2,7 +2,7 @@
 
 Meta is the authority on which objects exist and how the fields it lists are typed; the
 documented fields of `objects.py` fill the gaps where meta lists fewer than the records
-carry, and one record of each object (`range=1`, once per process) adds the fields
+carry, and one record of each object (`range=1`, once per run) adds the fields
 records carry beyond both. Whether an object replicates incrementally on `dlm` follows
 what the account has, not what we documented: meta listing `dlm` is enough; otherwise the
 object is incremental only if its sampled record carries `dlm`. Guessing from our table instead would go wrong both ways: a

@@ -4,7 +4,7 @@ Ontraport counts requests per account in a rolling window and answers every requ
 `x-rate-limit-limit` (requests per window), `x-rate-limit-remaining` (what is left, counting
 *every* tool on the account) and `x-rate-limit-reset` (whole seconds; Ontraport does not say
 whether until one slot frees or until the whole window clears, so nothing here depends on
-which). One `RateGovernor` per process gates every request of every stream.
+which). One `RateGovernor` per run (the tap builds it) gates every request of every stream.
 
 The model is a mirror of the account's window (`AccountWindow`), on the axis of our own
 send times: the server counts a request some time after it is sent, about the same time

@@ -69,22 +69,6 @@ logger = logging.getLogger("tap-ontraport")
 #: Variables the SDK reads with ENV_PREFIX that are no setting (its log level).
 SDK_VARIABLES = ("LOGLEVEL",)
 
-# The account's /objects/meta, fetched once per process and account: the SDK builds the
-# tap several times per run (discovery, sync, tests) and each must not cost a request.
-_META_CACHE: dict[tuple[str, str], dict] = {}
-_GOVERNORS: dict[tuple[str, str], RateGovernor] = {}
-_SAMPLE_CACHE: dict[tuple[str, str, int], dict | None] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def clear_meta_cache() -> None:
-    """Forget the cached meta (tests that change an account's fields between runs)."""
-    with _SHARED_LOCK:
-        _META_CACHE.clear()
-        _SAMPLE_CACHE.clear()
-        _GOVERNORS.clear()
-
-
 class TapOntraport(TapWithRunHooks):
     """Singer tap for Ontraport."""
 
@@ -114,6 +98,11 @@ class TapOntraport(TapWithRunHooks):
         self.skipped_streams: dict[str, str] = {}
         self.records_by_stream: Counter[str] = Counter()
         self.started = time.monotonic()
+        # What this run learned of the account, asked once each: the SDK builds one tap per
+        # command (discovery, sync), and the streams' threads share these.
+        self._account_lock = threading.Lock()
+        self._meta: dict | None = None
+        self._samples: dict[int, dict | None] = {}
         #: True with `--config ENV`: the SDK then reads TAP_ONTRAPORT_* variables as settings.
         self.reads_environment = bool(kwargs.get("parse_env_config", False))
         super().__init__(*args, **kwargs)
@@ -158,14 +147,10 @@ class TapOntraport(TapWithRunHooks):
 
     @cached_property
     def client(self) -> OntraportClient:
-        with _SHARED_LOCK:
-            governor = _GOVERNORS.get(self.account_key)
-            if governor is None:
-                governor = RateGovernor(
-                    share=self.settings.rate_limit_share,
-                    max_requests_per_minute=self.settings.max_requests_per_minute,
-                )
-                _GOVERNORS[self.account_key] = governor
+        governor = RateGovernor(
+            share=self.settings.rate_limit_share,
+            max_requests_per_minute=self.settings.max_requests_per_minute,
+        )
         return client_for(self.settings, governor, OntraportAuthenticator(self.settings.app_id, self.settings.api_key))
 
     @cached_property
@@ -178,9 +163,9 @@ class TapOntraport(TapWithRunHooks):
 
     @property
     def account_meta(self) -> dict:
-        """`GET /objects/meta` (every object of the account), once per process."""
-        with _SHARED_LOCK:
-            cached = _META_CACHE.get(self.account_key)
+        """`GET /objects/meta` (every object of the account), once per run."""
+        with self._account_lock:
+            cached = self._meta
         if cached is None:
             try:
                 cached = self.client.get("/objects/meta", {"format": "byId"}).data
@@ -194,8 +179,8 @@ class TapOntraport(TapWithRunHooks):
                 raise ApiError(f"Could not read the account's objects: {exc}; {hint}.") from None
             if not isinstance(cached, dict):
                 cached = {}
-            with _SHARED_LOCK:
-                _META_CACHE[self.account_key] = cached
+            with self._account_lock:
+                self._meta = cached
         return cached
 
     # --- discovery ---
@@ -210,15 +195,15 @@ class TapOntraport(TapWithRunHooks):
         return account_objects(self.account_meta, self.sample_record if self.input_catalog is None else None)
 
     def sample_record(self, object_type: ObjectType) -> dict | None:
-        """One raw record of the object (`range=1`), once per process; None if it has none.
+        """One raw record of the object (`range=1`), once per run; None if it has none.
 
         Discovery must not fail here: an object that can't be read is skipped, with its
         warning, when its stream runs (a stream asks too: see OntraportStream).
         """
-        key = (*self.account_key, object_type.object_id)
-        with _SHARED_LOCK:
-            if key in _SAMPLE_CACHE:
-                return _SAMPLE_CACHE[key]
+        key = object_type.object_id
+        with self._account_lock:
+            if key in self._samples:
+                return self._samples[key]
         params: dict[str, t.Any] = {"range": 1}
         if object_type.needs_object_id_param:
             params["objectID"] = object_type.object_id
@@ -230,8 +215,8 @@ class TapOntraport(TapWithRunHooks):
             logger.info("%s: could not read a sample record (%s)", object_type.stream_name, exc)
             rows = None
         sample = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
-        with _SHARED_LOCK:
-            _SAMPLE_CACHE[key] = sample
+        with self._account_lock:
+            self._samples[key] = sample
         return sample
 
     def discover_streams(self) -> list:

@@ -6,7 +6,7 @@ import pytest
 
 from ontraport_sandbox import Sandbox
 from tap_ontraport import client
-from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tap_ontraport.tap import TapOntraport
 from tests.runner import SingerOutput, run_in_process, select_only
 
 # Behaviour tests are about correctness, not pacing: a limit high enough never to bind,
@@ -34,30 +34,26 @@ def quick_retries(monkeypatch):
 
 @pytest.fixture
 def make_sandbox():
-    """Start sandboxes (stopped at the end of the test); meta caches start empty."""
+    """Start sandboxes (stopped at the end of the test)."""
     started: list[Sandbox] = []
 
     def start(**options) -> Sandbox:
         options.setdefault("rate_limit", FAST_LIMIT)
         sandbox = Sandbox(**options).start()
         started.append(sandbox)
-        clear_meta_cache()
         return sandbox
 
     yield start
     for sandbox in started:
         sandbox.stop()
-    clear_meta_cache()
 
 
 @pytest.fixture(scope="module")
 def default_sandbox():
     """The default account, untouched by the tests that use it."""
     sandbox = Sandbox(rate_limit=FAST_LIMIT).start()
-    clear_meta_cache()
     yield sandbox
     sandbox.stop()
-    clear_meta_cache()
 
 
 def sync(sandbox: Sandbox, state: dict | None = None, catalog: dict | None = None, **settings) -> SingerOutput:

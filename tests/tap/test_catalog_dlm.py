@@ -16,7 +16,6 @@ import math
 import pytest
 
 from ontraport_sandbox.variants import TRANSACTIONS_WITHOUT_DLM, UNKNOWN_FIELD_IGNORED
-from tap_ontraport.tap import clear_meta_cache
 from tests.tap.conftest import catalog_for, requests_to, sync
 
 TRANSACTION = 46
@@ -36,7 +35,6 @@ def incremental_catalog(sandbox, *streams: str) -> dict:
     for entry in catalog["streams"]:
         if entry["tap_stream_id"] in streams:
             entry.update(replication_key="dlm", replication_method="INCREMENTAL")
-    clear_meta_cache()  # a run is a new process: nothing sampled yet
     return catalog
 
 
@@ -45,7 +43,6 @@ def test_a_no_change_run_with_a_catalog_reads_no_sample(make_sandbox):
     catalog = incremental_catalog(sandbox, "transactions", "deleted_orders")
     first = sync(sandbox, catalog=catalog)
     assert first.state["bookmarks"]["transactions"]["replication_key"] == "dlm"
-    clear_meta_cache()
     before = len(sandbox.counters.log)
     second = sync(sandbox, state=first.state, catalog=catalog)
     for path in ("/Transactions", "/DeletedOrders"):
@@ -61,7 +58,6 @@ def test_an_empty_answer_is_checked_with_one_record(make_sandbox):
     first = sync(sandbox, catalog=catalog)
     newest = max(sandbox.account.ids(TRANSACTION), key=lambda key: (sandbox.account.get(TRANSACTION, key)["dlm"], key))
     sandbox.account.delete(TRANSACTION, newest)  # the lookback now meets no record
-    clear_meta_cache()
     before = len(sandbox.counters.log)
     second = sync(sandbox, state=first.state, catalog=catalog, lookback_seconds=0)
     reads = requests_to(sandbox, "/Transactions", before)
@@ -89,6 +85,5 @@ def test_records_without_dlm_are_read_in_full_and_every_change_arrives(make_sand
     ids = sandbox.account.ids(TRANSACTION)
     sandbox.account.update(TRANSACTION, ids[3])
     changed = {ids[3], sandbox.account.insert(TRANSACTION)}
-    clear_meta_cache()
     second = sync(sandbox, state=first.state, catalog=catalog, **settings)
     assert changed <= {r["id"] for r in second.records["transactions"]}

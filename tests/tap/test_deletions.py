@@ -15,7 +15,6 @@ from ontraport_sandbox.variants import NO_COLLECTION_COUNT
 from tap_ontraport.deletions import decode_keys, encode_keys
 from tap_ontraport.paging import PAGE_SIZE
 from tap_ontraport.streams import DELETED_AT
-from tap_ontraport.tap import clear_meta_cache
 from tests.runner import SingerOutput
 from tests.tap.conftest import catalog_for, requests_to, sandbox_config, sync
 from tests.tap.test_resume import run_tap_process
@@ -33,7 +32,6 @@ def sweep_requests(sandbox, since: int, path: str = "/Contacts") -> list:
 
 def run(sandbox, catalog, state=None, **settings) -> SingerOutput:
     """One complete run, in-process, starting like a new process."""
-    clear_meta_cache()
     return sync(sandbox, state=state, catalog=catalog, **settings)
 
 
@@ -170,7 +168,6 @@ def test_an_api_without_counts_has_the_sweep_list_keys_with_one_warning(make_san
     for name, object_id in (("contacts", CONTACT), ("tag_subscribers", TAG_SUBSCRIBER)):
         for key in gone[name]:
             sandbox.account.delete(object_id, key)
-    clear_meta_cache()
     before = len(sandbox.counters.log)
     with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
         second = sync(sandbox, state=first.state, catalog=catalog, detect_deletions=True)

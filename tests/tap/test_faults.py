@@ -43,9 +43,10 @@ def contact_ids(output: SingerOutput) -> set[int]:
 
 
 def faults_after_discovery(sandbox, *faults: Fault) -> None:
-    """Arm `faults` now, their `at` numbers counted from here: discovery (meta, and one
-    record of each object whose meta lacks dlm) has already spent some request numbers."""
-    spent = sandbox.counters.total
+    """Arm `faults` now, their `at` numbers counted from the run's first page: discovery (meta,
+    and one record of each object whose meta lacks dlm) has already spent some request numbers,
+    and the run itself reads meta first (a run given a catalog samples nothing)."""
+    spent = sandbox.counters.total + 1
     sandbox.fault_plan.set([replace(f, at=frozenset(n + spent for n in f.at)) for f in faults])
 
 

@@ -17,7 +17,6 @@ from ontraport_sandbox import Sandbox
 from tap_ontraport.fields import to_datetime
 from tap_ontraport.paging import PAGE_SIZE
 from tap_ontraport.streams import DELETED_AT, MIN_PAGES_PER_RANGE, epoch_seconds
-from tap_ontraport.tap import clear_meta_cache
 from tests.tap.conftest import FAST_LIMIT, catalog_for, requests_to, sync
 
 CONTACT = 0
@@ -73,7 +72,6 @@ def test_no_change_run_costs_one_request_per_incremental_stream(make_sandbox):
     first = sync(sandbox)
     incremental = [name for name, s in first.state["bookmarks"].items() if "replication_key" in s]
     assert {"contacts", "transactions", "purchases", "pets"} <= set(incremental)
-    clear_meta_cache()  # a new run is a new process
     before = len(sandbox.counters.log)
     second = sync(sandbox, state=first.state)
     log = sandbox.counters.log[before:]
@@ -147,7 +145,6 @@ def test_changes_during_the_sync_are_never_lost(changes, parallel, seed):
     # more ranges race the same way, and take twice as long to read.
     size = 1_200 if parallel == 1 else (2 * MIN_PAGES_PER_RANGE + 2) * PAGE_SIZE
     sandbox = Sandbox(seed=seed, sizes={CONTACT: size}, rate_limit=FAST_LIMIT).start()
-    clear_meta_cache()
     try:
         account = sandbox.account
         existed = set(account.ids(CONTACT))
@@ -194,7 +191,6 @@ def test_changes_during_the_sync_are_never_lost(changes, parallel, seed):
         report_duplicates(f"{len(changes)} changes, {parallel} in flight", both)
     finally:
         sandbox.stop()
-        clear_meta_cache()
 
 
 def test_deletion_sweep_reports_deleted_records(make_sandbox):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tap_ontraport.tap import TapOntraport
 from tests.runner import SingerOutput, run_in_process
 from tests.samples_server import SamplesServer, sample_rows
 from tests.tap.test_faults import run_cli
@@ -57,7 +57,6 @@ def test_fail_on_stream_errors_makes_the_same_run_red_after_reading_the_rest(tmp
 
 
 def test_a_refused_dlm_query_reads_the_object_in_full_and_warns_once(caplog):
-    clear_meta_cache()
     with SamplesServer(meta_fields=DLM_IN_META, refused_fields=frozenset({"dlm"})) as server:
         with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
             output = run_in_process(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"))
@@ -68,11 +67,9 @@ def test_a_refused_dlm_query_reads_the_object_in_full_and_warns_once(caplog):
     every_sample_stream_is_read(output)
     assert output.activate_versions["transactions"]  # a complete full-table pass
     assert "read in full" in output.tap.skipped_streams["transactions"]
-    clear_meta_cache()
 
 
 def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalog(caplog):
-    clear_meta_cache()
     with SamplesServer() as server:
         # A catalog from an earlier discovery, before the field existed: the SDK would
         # apply its schema as is and drop every property it doesn't list.
@@ -82,7 +79,6 @@ def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalo
         entry["metadata"] = [m for m in entry["metadata"] if m["breadcrumb"] != ["properties", "firstname"]]
         # ... and before meta listed contacts.lastname
         del next(s for s in catalog["streams"] if s["tap_stream_id"] == "contacts")["schema"]["properties"]["lastname"]
-        clear_meta_cache()
         with caplog.at_level(logging.INFO, logger="tap-ontraport"):
             output = run_in_process(TapOntraport, config_for(server), catalog=catalog)
     schema_has_it = False
@@ -100,34 +96,27 @@ def test_fields_meta_does_not_list_arrive_with_a_schema_first_also_with_a_catalo
     assert all(record["lastname"] for record in output.records["contacts"])
     fields = {(r["stream"], r["field"]): r for r in output.records["fields"]}
     assert fields[("temps", "firstname")]["in_meta"] is False
-    clear_meta_cache()
 
 
 def test_a_catalog_asking_for_a_dlm_the_records_lack_reads_the_object_in_full(caplog):
-    clear_meta_cache()
     with SamplesServer(ignored_fields=frozenset({"dlm"})) as server:
         catalog = TapOntraport(config=config_for(server)).catalog_dict
         entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "transactions")
         entry.update(replication_key="dlm", replication_method="INCREMENTAL")
-        clear_meta_cache()
         with caplog.at_level(logging.WARNING, logger="tap-ontraport"):
             output = run_in_process(TapOntraport, config_for(server, start_date="2024-01-01T00:00:00Z"), catalog=catalog)
     assert ids(output, "transactions") == {1}  # a dlm condition would have matched nothing
     assert sum("asks for incremental replication on `dlm`" in r.getMessage() for r in caplog.records) == 1
-    clear_meta_cache()
 
 
 def test_a_new_field_reaches_the_schema_of_flattened_and_aliased_streams():
     """The SDK keeps a schema per stream map; the new column must reach the one it sends."""
-    clear_meta_cache()
     with SamplesServer() as server:
         catalog = TapOntraport(config=config_for(server)).catalog_dict
         entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "temps")
         del entry["schema"]["properties"]["firstname"]
-        clear_meta_cache()
         settings = {"flattening_enabled": True, "flattening_max_depth": 1,
                     "stream_maps": {"temps": {"__alias__": "pets_alias"}}}
         output = run_in_process(TapOntraport, config_for(server, **settings), catalog=catalog)
     assert "firstname" in output.schemas["pets_alias"]["properties"]
     assert all(record["firstname"] for record in output.records["pets_alias"])
-    clear_meta_cache()

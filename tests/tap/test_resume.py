@@ -21,7 +21,6 @@ import pytest
 
 from ontraport_sandbox import Sandbox
 from tap_ontraport.paging import PAGE_SIZE
-from tap_ontraport.tap import clear_meta_cache
 from tests.runner import SingerOutput, start_cli
 from tests.tap.conftest import FAST_LIMIT, catalog_for, sandbox_config
 
@@ -73,7 +72,6 @@ class ReadOnlyAccount:
 def account(tmp_path_factory) -> Iterator[ReadOnlyAccount]:
     # 3,200 contacts: 64 pages, enough for four parallel key ranges to be cut
     sandbox = Sandbox(sizes={0: 3_200}, latency=0.002, rate_limit=FAST_LIMIT).start()
-    clear_meta_cache()
     try:
         config = sandbox_config(sandbox, max_parallel_requests=4)
         catalog = catalog_for(sandbox, *STREAMS)
@@ -82,7 +80,6 @@ def account(tmp_path_factory) -> Iterator[ReadOnlyAccount]:
         yield ReadOnlyAccount(sandbox, config, catalog, len(lines))
     finally:
         sandbox.stop()
-        clear_meta_cache()
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -6,7 +6,7 @@ from decimal import Decimal
 import jsonschema
 import pytest
 
-from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tap_ontraport.tap import TapOntraport
 from tests.runner import run_in_process
 from tests.samples_server import SAMPLE_SETS, SAMPLES, SamplesServer, sample_rows
 
@@ -14,7 +14,6 @@ EMPTY = (None, "", "0", [], {})
 
 
 def test_every_sample_becomes_valid_typed_records():
-    clear_meta_cache()
     with SamplesServer() as server:
         config = {"app_id": "sample-app", "api_key": "sample-key", "api_url": server.url}
         output = run_in_process(TapOntraport, config)
@@ -51,7 +50,6 @@ def test_the_sample_sets_serve_every_sample_that_holds_records():
 
 @pytest.mark.parametrize("sample_set", range(len(SAMPLE_SETS)))
 def test_every_field_of_every_sample_arrives(sample_set):
-    clear_meta_cache()
     with SamplesServer(sample_set=sample_set) as server:
         config = {"app_id": "sample-app", "api_key": "sample-key", "api_url": server.url}
         output = run_in_process(TapOntraport, config)
@@ -63,4 +61,3 @@ def test_every_field_of_every_sample_arrives(sample_set):
                 assert field in record, (name, field)
                 assert field in output.schemas[stream]["properties"], (name, field)
                 assert record[field] is not None or value in EMPTY, (name, field, value)
-    clear_meta_cache()

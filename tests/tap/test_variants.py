@@ -17,7 +17,7 @@ from ontraport_sandbox import Sandbox
 from ontraport_sandbox.variants import BROKEN_OBJECT, BROKEN_OBJECT_ID, VARIANTS
 from tap_ontraport.objects import OBJECTS_BY_ID
 from tap_ontraport.streams import OntraportStream
-from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tap_ontraport.tap import TapOntraport
 from tests.runner import SingerOutput, select_only
 from tests.tap.conftest import sandbox_config, sync
 
@@ -64,7 +64,6 @@ def is_append_only(object_id: int) -> bool:
 def discovered_catalog(sandbox: Sandbox) -> dict:
     """Discovery's catalog, every stream selected, as Meltano passes it to each run."""
     catalog = TapOntraport(config=sandbox_config(sandbox)).catalog_dict
-    clear_meta_cache()  # each run is a new process: nothing sampled in it yet
     return select_only(catalog, [entry["tap_stream_id"] for entry in catalog["streams"]])
 
 
@@ -86,7 +85,6 @@ def test_full_then_incremental_sync_reads_every_record(make_sandbox, variants, w
         assert not skips and not first.tap.skipped_streams
 
     changed = change_every_object(sandbox)
-    clear_meta_cache()
     second = sync(sandbox, state=first.state, start_date=START_DATE, catalog=catalog)
     emitted = keys_by_object(second)
     for object_id, keys in changed.items():

@@ -9,7 +9,7 @@ from collections import Counter
 from ontraport_sandbox import Sandbox
 from tap_ontraport.client import DISCOVERY, RequestStats
 from tap_ontraport.progress import RUN_SUMMARY_EVENT, SUMMARY_PATTERN, run_summary
-from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tap_ontraport.tap import TapOntraport
 from tests.runner import run_in_process as run_tap
 
 
@@ -32,7 +32,6 @@ def test_the_summary_record_adds_streams_and_discovery_up():
 
 def test_a_run_logs_one_summary_record_that_matches_the_readable_lines(caplog):
     sandbox = Sandbox(rate_limit=100_000, sizes={0: 120}).start()
-    clear_meta_cache()
     try:
         config = {"app_id": sandbox.app_id, "api_key": sandbox.api_key, "api_url": sandbox.url,
                   "progress_interval_seconds": 0}
@@ -40,7 +39,6 @@ def test_a_run_logs_one_summary_record_that_matches_the_readable_lines(caplog):
             output = run_tap(TapOntraport, config)
     finally:
         sandbox.stop()
-        clear_meta_cache()
     messages = [r.getMessage() for r in caplog.records]
     records = [r for r in caplog.records if hasattr(r, RUN_SUMMARY_EVENT)]
     assert len(records) == 1

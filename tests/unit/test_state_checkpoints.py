@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from ontraport_sandbox import Sandbox
-from tap_ontraport.tap import TapOntraport, clear_meta_cache
-from tests.singer_output import run_tap, select_only
+from tap_ontraport.tap import TapOntraport
+from tests.runner import run_in_process as run_tap
+from tests.runner import select_only
 
 
 def test_a_page_without_records_still_writes_the_moved_position():
     sandbox = Sandbox(rate_limit=100_000, sizes={0: 60}).start()
-    clear_meta_cache()
     try:
         config = {"app_id": sandbox.app_id, "api_key": sandbox.api_key, "api_url": sandbox.url,
                   "progress_interval_seconds": 0}
@@ -20,7 +20,6 @@ def test_a_page_without_records_still_writes_the_moved_position():
         output = run_tap(TapOntraport, config, state=state, catalog=catalog)
     finally:
         sandbox.stop()
-        clear_meta_cache()
     assert not output.records.get("contacts")
     contacts = [s["bookmarks"]["contacts"] for s in output.states]
     # The position after the empty page: the SDK alone skips it (no record since its last STATE).

@@ -9,7 +9,7 @@ import pytest
 from ontraport_sandbox import Sandbox
 from ontraport_webhooks.parse import columns, parse_body
 from ontraport_webhooks.store import Event, open_store
-from tap_ontraport.tap import TapOntraport, clear_meta_cache
+from tap_ontraport.tap import TapOntraport
 from tests.runner import run_in_process as run_tap
 from tests.runner import select_only
 from tests.webhooks.conftest import FORM_BODY
@@ -18,9 +18,7 @@ from tests.webhooks.conftest import FORM_BODY
 @pytest.fixture(scope="module")
 def sandbox():
     with Sandbox(rate_limit=0, sizes={0: 20}) as running:
-        clear_meta_cache()
         yield running
-    clear_meta_cache()
 
 
 def config(sandbox: Sandbox, store: str) -> dict:

@@ -124,6 +124,27 @@ def _row_dict(row: Sequence[Any]) -> dict[str, Any]:
     return event
 
 
+def _statements(marker: str) -> tuple[str, str, str]:
+    """The insert, the look-up of a repeat and the read, in a driver's parameter style (? or %s)."""
+    values = ", ".join([marker] * len(_INSERT_NAMES))
+    insert = (f"INSERT INTO {TABLE} ({', '.join(_INSERT_NAMES)}) VALUES ({values}) "
+              "ON CONFLICT (dedup_key) DO NOTHING RETURNING seq")
+    repeat = f"SELECT seq FROM {TABLE} WHERE dedup_key = {marker}"
+    read = f"SELECT {', '.join(EVENT_COLUMNS)} FROM {TABLE} WHERE seq > {marker} ORDER BY seq LIMIT {marker}"
+    return insert, repeat, read
+
+
+def _store_one(db: Any, statements: tuple[str, str, str], event: Event) -> Stored:
+    """Insert `event` in the open transaction, or find the stored repeat of it."""
+    insert, repeat, _ = statements
+    returned = db.execute(insert, event.row()).fetchone()
+    if returned is not None:
+        return Stored(int(returned[0]), duplicate=False)
+    existing = db.execute(repeat, (event.dedup_key,)).fetchone()
+    assert existing is not None  # the insert was refused for this key alone
+    return Stored(int(existing[0]), duplicate=True)
+
+
 class SqliteStore:
     """An SQLite file in WAL mode with synchronous=FULL: a commit is on disk when it returns."""
 
@@ -141,34 +162,22 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.description} could not be opened: {exc}") from None
         self._lock = threading.Lock()
-        placeholders = ", ".join("?" for _ in _INSERT_NAMES)
-        self._insert = f"INSERT INTO {TABLE} ({', '.join(_INSERT_NAMES)}) VALUES ({placeholders}) " \
-                       "ON CONFLICT(dedup_key) DO NOTHING RETURNING seq"
+        self._statements = _statements("?")
 
     def insert_batch(self, events: Sequence[Event]) -> list[Stored]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                stored = [self._insert_one(event) for event in events]
+                stored = [_store_one(self._db, self._statements, event) for event in events]
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             return stored
 
-    def _insert_one(self, event: Event) -> Stored:
-        returned = self._db.execute(self._insert, event.row()).fetchone()
-        if returned is not None:
-            return Stored(int(returned[0]), duplicate=False)
-        existing = self._db.execute(f"SELECT seq FROM {TABLE} WHERE dedup_key = ?", (event.dedup_key,)).fetchone()
-        assert existing is not None  # the insert was refused for this key alone
-        return Stored(int(existing[0]), duplicate=True)
-
     def read_after(self, seq: int, limit: int) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT {', '.join(EVENT_COLUMNS)} FROM {TABLE} WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
-            ).fetchall()
+            rows = self._db.execute(self._statements[2], (seq, limit)).fetchall()
         return [_row_dict(row) for row in rows]
 
     def close(self) -> None:
@@ -196,9 +205,7 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise StoreError(f"{self.description} could not be opened: {str(exc).strip().splitlines()[0]}") from None
         self._lock = threading.Lock()
-        placeholders = ", ".join(["%s"] * len(_INSERT_NAMES))
-        self._insert = f"INSERT INTO {TABLE} ({', '.join(_INSERT_NAMES)}) VALUES ({placeholders}) " \
-                       "ON CONFLICT (dedup_key) DO NOTHING RETURNING seq"
+        self._statements = _statements("%s")
 
     def insert_batch(self, events: Sequence[Event]) -> list[Stored]:
         with self._lock:
@@ -206,7 +213,7 @@ class PostgresStore:
                 if self._db.broken or self._db.closed:  # the server restarted: a new connection
                     self._db = self._psycopg.connect(self._url, autocommit=False)
                 with self._db.transaction():
-                    stored = [self._insert_one(event) for event in events]
+                    stored = [_store_one(self._db, self._statements, event) for event in events]
                 self._db.commit()
             except self._psycopg.Error as exc:
                 if not (self._db.broken or self._db.closed):
@@ -214,19 +221,9 @@ class PostgresStore:
                 raise StoreError(f"{self.description}: {str(exc).strip().splitlines()[0]}") from None
             return stored
 
-    def _insert_one(self, event: Event) -> Stored:
-        returned = self._db.execute(self._insert, event.row()).fetchone()
-        if returned is not None:
-            return Stored(int(returned[0]), duplicate=False)
-        existing = self._db.execute(f"SELECT seq FROM {TABLE} WHERE dedup_key = %s", (event.dedup_key,)).fetchone()
-        assert existing is not None  # the insert was refused for this key alone
-        return Stored(int(existing[0]), duplicate=True)
-
     def read_after(self, seq: int, limit: int) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT {', '.join(EVENT_COLUMNS)} FROM {TABLE} WHERE seq > %s ORDER BY seq LIMIT %s", (seq, limit)
-            ).fetchall()
+            rows = self._db.execute(self._statements[2], (seq, limit)).fetchall()
             self._db.commit()  # end the read's transaction: the next read sees newer commits
         return [_row_dict(row) for row in rows]
 

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +26,11 @@ from ontraport_sandbox import Sandbox
 from tests.e2e.conftest import ROOT, Meltano, RunResult, clean_env, dev, run_logged
 from tests.e2e.postgres import Postgres
 from tests.webhooks.conftest import FORM_BODY, TOKEN, start_command
+from tests.webhooks.senders import FORM, Senders
 
 pytestmark = pytest.mark.e2e
 
 SCHEMA = "e2e_webhooks"
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def webhooks_cli(config: Path, *args: str) -> str:
@@ -162,37 +161,14 @@ def test_tag_history_lists_tags_added_and_removed(pipeline: Pipeline, postgres: 
 
 def test_sigkill_on_the_postgres_store_keeps_every_acknowledged_delivery(postgres):
     process, url = start_command(postgres.url)
-    acknowledged: list[str] = []
-    lock, killed = threading.Lock(), threading.Event()
-
-    def sender(worker: int) -> None:
-        with requests.Session() as session:
-            for n in range(100_000):
-                marker = f"{worker}{n:06d}"
-                body = FORM_BODY.replace("timestamp=1514940140", f"timestamp={marker}")
-                try:
-                    answer = session.post(f"{url}/hooks/{TOKEN}", data=body, headers=FORM, timeout=10)
-                except requests.RequestException:
-                    if killed.is_set():
-                        return
-                    continue
-                if answer.status_code == 200:
-                    with lock:
-                        acknowledged.append(marker)
-
+    senders = Senders(f"{url}/hooks/{TOKEN}").start()
     try:
-        threads = [threading.Thread(target=sender, args=(w + 1,)) for w in range(8)]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 60
-        while len(acknowledged) < 300 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        senders.wait_for(300, seconds=60)
     finally:
         os.kill(process.pid, signal.SIGKILL)
-        killed.set()
         process.wait(10)
-    for thread in threads:
-        thread.join(30)
+        senders.stop()
+    acknowledged = senders.acknowledged
     stored = {row["event_timestamp"] for row in postgres.query(
         "SELECT event_timestamp::text FROM ontraport_webhook_events")}
     assert len(acknowledged) >= 300

@@ -7,50 +7,23 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 import requests
 
 from ontraport_sandbox import Sandbox
 from tests.webhooks.conftest import FORM_BODY, TOKEN
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+from tests.webhooks.senders import FORM, Senders
 
 
 def test_sigkill_during_deliveries_loses_no_acknowledged_one(receiver_command):
     running = receiver_command()
-    acknowledged: list[str] = []
-    lock = threading.Lock()
-    killed = threading.Event()
-
-    def sender(worker: int) -> None:
-        with requests.Session() as session:
-            for n in range(100_000):
-                marker = f"{worker}{n:06d}"
-                body = FORM_BODY.replace("timestamp=1514940140", f"timestamp={marker}")
-                try:
-                    answer = session.post(running.hook(), data=body, headers=FORM, timeout=10)
-                except requests.RequestException:
-                    if killed.is_set():
-                        return
-                    continue
-                if answer.status_code == 200:
-                    with lock:
-                        acknowledged.append(marker)
-
-    threads = [threading.Thread(target=sender, args=(w + 1,)) for w in range(8)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 30
-    while len(acknowledged) < 300 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    senders = Senders(running.hook()).start()
+    senders.wait_for(300, seconds=30)
     running.process.send_signal(signal.SIGKILL)  # no shutdown, no flush: only what was committed survives
-    killed.set()
     running.process.wait(10)
-    for thread in threads:
-        thread.join(30)
+    senders.stop()
+    acknowledged = senders.acknowledged
     stored = {str(row["event_timestamp"]) for row in running.stored()}
     assert len(acknowledged) >= 300
     missing = [marker for marker in acknowledged if marker not in stored]

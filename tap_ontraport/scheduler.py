@@ -125,6 +125,12 @@ class Prefetcher:
         finally:
             self._release(1)
 
+    def holds(self, name: str, token: PageToken) -> bool:
+        """Whether the answer to this page is read ahead (or on its way)."""
+        with self._cond:
+            ahead = self._ahead.get(name)
+            return ahead is not None and token_key(token) in ahead.pages
+
     def finish(self, name: str) -> None:
         """The stream is done: drop whatever of it was read ahead and not asked for."""
         with self._cond:

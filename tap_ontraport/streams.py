@@ -243,6 +243,11 @@ class OntraportStream(SdkStream):
                 return ahead
         return self.fetch_page(token, context)
 
+    def _may_split(self, token: PageToken) -> bool:
+        """A range is cut only past the pages read ahead for it (their answers would go unused)."""
+        prefetcher = self.ontraport_tap.prefetcher
+        return prefetcher is None or not prefetcher.holds(self.name, token)
+
     def fetch_page(self, token: PageToken, context: dict | None = None, *, urgency: float | None = None) -> ApiResponse:
         """One page from the API (no read-ahead): what `token` asks for.
 
@@ -395,7 +400,7 @@ class OntraportStream(SdkStream):
         tracker = run.tracker if self.replication_key_field is not None else None
         try:
             with SegmentWalker(run.segments, lambda token: self._fetch(token, context), key=self.key,
-                               workers=self.workers) as walker:
+                               workers=self.workers, may_split=self._may_split) as walker:
                 while not walker.done:
                     page = walker.next_page()
                     if tracker is not None and tracker.run_started is None:

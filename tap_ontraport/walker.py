@@ -24,6 +24,11 @@ from tap_ontraport.pool import PagePool
 #: A probed segment is cut into parallel key ranges only when each range gets at least
 #: this many pages: every range ends on a part-filled page, and that waste must stay small.
 MIN_PAGES_PER_RANGE = 15
+#: When request slots idle at the end of a walk (fewer ranges being read than workers, none
+#: waiting), the rest of a running range is cut so that its pages go out in parallel, but
+#: only into parts of at least this many pages: each part may cost one more request (its
+#: part-filled last page).
+MIN_PAGES_PER_SPLIT = 4
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,18 @@ def after_probe(segment: Segment, rows: Sequence[dict], total: int | None, key: 
     return split_segment(rest, parts) if parts > 1 else [rest]
 
 
+def pages_left(segment: Segment, rows: Sequence[dict], key: str) -> int:
+    """About how many pages remain of `segment` (already past `rows`): the count when the
+    probe gave one, else the key density of `rows` over the keys left."""
+    if segment.expected is not None:
+        return math.ceil(segment.expected / PAGE_SIZE)
+    keys = keys_of(rows, key)
+    if segment.until is None or len(keys) < 2:
+        return 0
+    per_key = len(keys) / (max(keys) - min(keys) + 1)
+    return int((segment.until - segment.after) * per_key / PAGE_SIZE)
+
+
 class SegmentCursor:
     """One segment being read: what is safely emitted (`committed`) and the page asked next."""
 
@@ -118,6 +135,23 @@ class SegmentCursor:
         """The records before `token` are out: a resumed run may start there."""
         self.committed = self.token.segment
 
+    def split_rest(self, rows: Sequence[dict], most: int) -> list[Segment]:
+        """Cut what is left after `rows` (the answer just moved past) into up to `most` key
+        ranges: this cursor keeps the first, the others are returned, to be read in parallel.
+
+        The next page isn't asked for yet, so no request in flight spans the cut; and the
+        committed position shrinks with it, so position() still covers every key once.
+        """
+        segment = self.token.segment
+        parts = min(most, pages_left(segment, rows, self.key) // MIN_PAGES_PER_SPLIT)
+        if self.token.probe or segment.until is None or parts < 2:
+            return []
+        first, *others = split_segment(replace(segment, expected=None), parts)
+        if others:
+            self.token = replace(self.token, segment=first)
+            self.committed = replace(self.committed, until=first.until)
+        return others
+
 
 @dataclass
 class WalkedPage:
@@ -140,10 +174,14 @@ class SegmentWalker:
     """
 
     def __init__(
-        self, segments: Iterable[Segment], fetch: Callable[[PageToken], ApiResponse], *, key: str, workers: int
+        self, segments: Iterable[Segment], fetch: Callable[[PageToken], ApiResponse], *, key: str, workers: int,
+        may_split: Callable[[PageToken], bool] = lambda token: True,
     ) -> None:
         self.key = key
         self.workers = workers
+        #: False for a page whose answer is already on its way by another route (read
+        #: ahead): cutting its range would ask for different pages and waste that answer.
+        self.may_split = may_split
         self.pending: deque[Segment] = deque(segments)
         self.cursors: dict[int, SegmentCursor] = {}
         self._next_tag = 0
@@ -167,7 +205,9 @@ class SegmentWalker:
         cursor = self.cursors[tag]
         cursor.advance(response, self.workers)
         if not cursor.finished:
+            self._split_when_idle(cursor, rows_of(response))
             self._pool.submit(tag, cursor.token)
+            self._start_pending()
         return WalkedPage(tag, response, cursor)
 
     def commit(self, page: WalkedPage) -> None:
@@ -181,6 +221,13 @@ class SegmentWalker:
     def position(self) -> list[Segment]:
         """Where a resumed run starts: each open segment at its cursor, then those not started."""
         return [cursor.committed for cursor in self.cursors.values()] + list(self.pending)
+
+    def _split_when_idle(self, cursor: SegmentCursor, rows: list) -> None:
+        """At the end of a walk, when ranges finish one by one, give the idle request slots
+        a part of this range each (instead of one page per round trip on one range)."""
+        idle = self.workers - len(self.cursors)
+        if idle > 0 and not self.pending and self.may_split(cursor.token):
+            self.pending.extend(cursor.split_rest(rows, idle + 1))
 
     def _start_pending(self) -> None:
         while self.pending and len(self.cursors) < self.workers:

@@ -6,7 +6,7 @@ import pytest
 
 from tap_ontraport.client import ApiResponse
 from tap_ontraport.paging import PAGE_SIZE, BookmarkTracker, Segment
-from tap_ontraport.walker import MIN_PAGES_PER_RANGE, PageToken, RunState, SegmentWalker
+from tap_ontraport.walker import MIN_PAGES_PER_RANGE, MIN_PAGES_PER_SPLIT, PageToken, RunState, SegmentWalker
 
 
 class FakeTable:
@@ -54,8 +54,10 @@ def test_a_large_segment_is_cut_into_key_ranges_walked_in_parallel():
     table = FakeTable(range(1, size + 1))
     seen = walk_all(SegmentWalker([Segment()], table.fetch, key="id", workers=4))
     assert sorted(seen) == list(range(1, size + 1))
-    range_ends = {t.segment.until for t in table.asked if not t.probe}
-    assert len(range_ends) == 4, "the rest of the probed segment is read as four key ranges"
+    first_ranges = [t.segment for t in table.asked[1:5]]
+    assert [r.after for r in first_ranges] != [0] * 4 and len({r.until for r in first_ranges}) == 4, (
+        "the rest of the probed segment is read as four key ranges"
+    )
 
 
 def test_gaps_in_the_keys_and_a_missing_count_lose_nothing():
@@ -112,3 +114,76 @@ def test_run_state_round_trips_through_state():
     full = RunState(None, [Segment()], version=1234)
     assert full.to_state() == {"replication_key": None, "segments": [{"after": 0, "probed": False}], "version": 1234}
     assert RunState.from_state(full.to_state()) == full
+
+
+class UnevenTable(FakeTable):
+    """Keys dense at the top of the key space: the last key range has far more pages."""
+
+    def __init__(self):
+        super().__init__(list(range(1, 20_000, 40)) + list(range(20_000, 30_000)))
+
+
+def cursor_ranges(walker: SegmentWalker) -> list[tuple[int, int | None]]:
+    return sorted((s.after, s.until) for s in walker.position())
+
+
+def test_idle_slots_at_the_end_of_a_walk_take_parts_of_the_ranges_still_running():
+    table = UnevenTable()
+    seen, in_flight = [], []
+    with SegmentWalker([Segment()], table.fetch, key="id", workers=4) as walker:
+        while not walker.done:
+            page = walker.next_page()
+            seen.extend(int(row["id"]) for row in page.rows)
+            walker.commit(page)
+            in_flight.append(len(walker.cursors))
+    assert sorted(seen) == table.keys, "every key once, none twice"
+    pages = sum(1 for t in table.asked if not t.probe)
+    assert pages <= len(table.keys) / PAGE_SIZE + 2 * 4 + 8, "a cut costs at most one part-filled page"
+    busy_until = max(n for n, width in enumerate(in_flight) if width == 4)
+    assert busy_until > 0.8 * len(in_flight), "all four slots stay busy until the last few pages"
+
+
+def test_without_splitting_the_same_walk_ends_on_one_range():
+    table = UnevenTable()
+    in_flight = []
+    with SegmentWalker([Segment()], table.fetch, key="id", workers=4, may_split=lambda token: False) as walker:
+        while not walker.done:
+            page = walker.next_page()
+            walker.commit(page)
+            in_flight.append(len(walker.cursors))
+    assert in_flight.count(1) > 0.3 * len(in_flight), "the uneven table is a real test of the tail"
+
+
+def covering(ranges: list[tuple[int, int | None]], key: int) -> int:
+    return sum(1 for low, high in ranges if low < key and (high is None or key <= high))
+
+
+def test_position_covers_each_key_not_yet_emitted_exactly_once_while_ranges_are_cut():
+    table = UnevenTable()
+    seen: set[int] = set()
+    with SegmentWalker([Segment()], table.fetch, key="id", workers=4) as walker:
+        while not walker.done:
+            page = walker.next_page()
+            seen.update(int(row["id"]) for row in page.rows)
+            walker.commit(page)
+            ranges = cursor_ranges(walker)
+            assert all(covering(ranges, k) == (0 if k in seen else 1) for k in table.keys[::7]), ranges
+
+
+def test_a_walk_killed_after_cuts_resumes_without_losing_a_key():
+    table = UnevenTable()
+    for stop_after in (30, 45, 60):
+        first = SegmentWalker([Segment()], table.fetch, key="id", workers=4)
+        seen = walk_all(first, stop_after=stop_after)
+        saved = [segment.to_state() for segment in first.position()]
+        resumed = SegmentWalker([Segment.from_state(s) for s in saved], table.fetch, key="id", workers=4)
+        seen += walk_all(resumed)
+        assert set(seen) == set(table.keys)
+
+
+def test_small_rests_are_not_cut():
+    last = PAGE_SIZE * (2 * MIN_PAGES_PER_SPLIT - 1)
+    table = FakeTable(range(1, last + 1))
+    walk_all(SegmentWalker([Segment(until=last, probed=True)], table.fetch, key="id", workers=4))
+    assert {t.segment.until for t in table.asked} == {last}, "fewer than two parts' worth of pages stays whole"
+    assert len(table.asked) == 2 * MIN_PAGES_PER_SPLIT - 1, "one request per page, none extra"

@@ -407,15 +407,26 @@ class AccountWindow:
         changes = sorted(self.others_changes)
         return max(1, changes[int(0.9 * len(changes))] if changes else 1)
 
-    def ready_at(self, now: float, room: int) -> float:
+    def sorted_expiries(self) -> list[float]:
+        """When each request in the mirror leaves it (`foreseen_expiry`), in order.
+
+        They change only with what the mirror holds or learns, not with the time: the
+        governor keeps them from one change to the next (`ready_at` is asked very often).
+        """
+        return sorted(map(self.foreseen_expiry, self.entries))
+
+    def ready_at(self, now: float, room: int, expiries: list[float] | None = None) -> float:
         """The earliest moment at which fewer than `room` requests are in the window.
 
-        While nothing is known to expire, a slot is free once the last reset has passed
-        (whichever meaning), so one request may probe then, once every answer is in.
+        `expiries` is `sorted_expiries()` when the caller kept it. While nothing is known to
+        expire, a slot is free once the last reset has passed (whichever meaning), so one
+        request may probe then, once every answer is in.
         """
-        expiries = sorted(e for e in map(self.foreseen_expiry, self.entries) if e > now)
-        excess = len(expiries) - room + 1
-        ready = now if excess <= 0 else expiries[excess - 1]
+        if expiries is None:
+            expiries = self.sorted_expiries()
+        first_alive = bisect.bisect_right(expiries, now)
+        excess = len(expiries) - first_alive - room + 1
+        ready = now if excess <= 0 else expiries[first_alive + excess - 1]
         last = self.last
         if math.isinf(ready) and last is not None and all(entry.answered_by is not None for entry in self.entries):
             return last.seen_at + max(last.reset, 0.5)
@@ -465,6 +476,8 @@ class RateGovernor:
         self._rtts: deque[float] = deque(maxlen=_RTT_SAMPLES)
         self._sends: deque[float] = deque()  # our send times of the last minute (for the cap)
         self._announced_until = 0.0
+        #: The mirror's `sorted_expiries()` and the room kept for others, until it changes.
+        self._reckoning: tuple[list[float], int] | None = None
         # What the waiting cost, for the run summary.
         self.wait_seconds = 0.0
         self.waits = 0
@@ -494,10 +507,21 @@ class RateGovernor:
             return math.inf
         return max(self._rtts) - min(self._rtts) + 0.05
 
-    def _room(self, now: float) -> int:
+    def _room(self) -> int:
         """How many requests the window may hold when ours is counted (some kept for others)."""
         assert self.limit is not None
         return max(1, self.limit - self.mirror.others_rise())
+
+    def _reckon(self) -> tuple[list[float], int]:
+        """The mirror's expiries and the room, computed again only after a send or an answer
+        changed the mirror (`_changed`)."""
+        if self._reckoning is None:
+            self.mirror.spread = self._spread()
+            self._reckoning = (self.mirror.sorted_expiries(), self._room())
+        return self._reckoning
+
+    def _changed(self) -> None:
+        self._reckoning = None
 
     def _ready_at(self, now: float) -> float:
         """The earliest moment a request may be sent (now, if it may go right away)."""
@@ -507,8 +531,8 @@ class RateGovernor:
         if self.limit is None and self._in_flight >= UNLIMITED_IN_FLIGHT:
             return math.inf  # no limit known: a first 429 should find few on their way
         if self.limit is not None:
-            self.mirror.spread = self._spread()
-            ready = max(ready, self.mirror.ready_at(now, self._room(now)))
+            expiries, room = self._reckon()
+            ready = max(ready, self.mirror.ready_at(now, room, expiries))
             cap = self.cap
             if self.share < 1 and cap is not None:
                 ours = sorted(self.mirror.ours_alive(now))
@@ -577,6 +601,7 @@ class RateGovernor:
         self._sequence += 1
         self._in_flight += 1
         self.mirror.entries.append(_Counted(now, now, None, self._sequence))
+        self._changed()
         self._sends.append(now)
         return Ticket(sent_at=now, sequence=self._sequence)
 
@@ -603,6 +628,7 @@ class RateGovernor:
                 self._probing = False
                 if parsed is not None:
                     self._counted(ticket, parsed, now)
+            self._changed()
             self._cond.notify_all()
         return wait
 

@@ -447,3 +447,31 @@ def test_of_the_requests_waiting_the_most_urgent_goes_first():
         governor._cond.notify_all()
     threading.Event().wait(0.3)
     assert got == ["lagging range"]
+
+
+@pytest.mark.parametrize("meaning", MEANINGS)
+def test_the_kept_reckoning_is_what_a_fresh_one_would_say(meaning):
+    # `_ready_at` keeps the mirror's expiries between changes; asked between a send and its
+    # answer and again after the answer, they must equal a fresh computation every time.
+    server = SlidingWindowServer(60, 10, reset_meaning=meaning)
+    clock = Clock()
+    governor = RateGovernor(clock=clock)
+    other = 0.0
+    checks = 0
+    while clock.now < 40:
+        while other <= clock.now:  # another tool, 6 at a time every 2 s
+            for _ in range(6):
+                server.arrive(other, ours=False)
+            other += 2.0
+        ticket = governor.try_acquire()
+        governor.ready_at()  # keeps a reckoning
+        if ticket is not None:
+            clock.now += 0.25
+            status, headers, text = server.arrive(clock.now)
+            governor.observe(ticket, headers, status, text or None)
+            governor.ready_at()
+            if governor.limit is not None:
+                assert governor._reckoning == (governor.mirror.sorted_expiries(), governor._room())
+                checks += 1
+        clock.now += 0.05
+    assert checks > 50 and server.ours_served

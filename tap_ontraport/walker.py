@@ -25,10 +25,10 @@ from tap_ontraport.pool import PagePool
 #: this many pages: every range ends on a part-filled page, and that waste must stay small.
 MIN_PAGES_PER_RANGE = 15
 #: When request slots idle at the end of a walk (fewer ranges being read than workers, none
-#: waiting), the rest of a running range is cut so that its pages go out in parallel, but
-#: only into parts of at least this many pages: each part may cost one more request (its
-#: part-filled last page).
-MIN_PAGES_PER_SPLIT = 4
+#: waiting), the rest of a running range is cut so that its pages go out in parallel. Each
+#: extra part may cost one more request (its part-filled last page), so a rest gets one
+#: extra part per this many of its pages: a cut never costs more than 5% of the pages left.
+PAGES_PER_EXTRA_PART = 20
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class SegmentCursor:
         committed position shrinks with it, so position() still covers every key once.
         """
         segment = self.token.segment
-        parts = min(most, pages_left(segment, rows, self.key) // MIN_PAGES_PER_SPLIT)
+        parts = min(most, 1 + pages_left(segment, rows, self.key) // PAGES_PER_EXTRA_PART)
         if self.token.probe or segment.until is None or parts < 2:
             return []
         first, *others = split_segment(replace(segment, expected=None), parts)

@@ -25,10 +25,12 @@ from tap_ontraport.pool import PagePool
 #: this many pages: every range ends on a part-filled page, and that waste must stay small.
 MIN_PAGES_PER_RANGE = 15
 #: When request slots idle at the end of a walk (fewer ranges being read than workers, none
-#: waiting), the rest of a running range is cut so that its pages go out in parallel. Each
-#: extra part may cost one more request (its part-filled last page), so a rest gets one
-#: extra part per this many of its pages: a cut never costs more than 5% of the pages left.
-PAGES_PER_EXTRA_PART = 20
+#: waiting), the rest of a running range is cut so that its pages go out in parallel, into
+#: parts of at least this many pages.
+MIN_PAGES_PER_SPLIT = 4
+#: Each extra part may cost one more request (its part-filled last page): over a walk, the
+#: cuts cost at most this share of the pages (of those read and those left of the range cut).
+MAX_EXTRA_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class SegmentCursor:
         committed position shrinks with it, so position() still covers every key once.
         """
         segment = self.token.segment
-        parts = min(most, 1 + pages_left(segment, rows, self.key) // PAGES_PER_EXTRA_PART)
+        parts = min(most, pages_left(segment, rows, self.key) // MIN_PAGES_PER_SPLIT)
         if self.token.probe or segment.until is None or parts < 2:
             return []
         first, *others = split_segment(replace(segment, expected=None), parts)
@@ -186,6 +188,8 @@ class SegmentWalker:
         self.cursors: dict[int, SegmentCursor] = {}
         self._next_tag = 0
         self._pool = PagePool(fetch, workers)
+        self._pages_answered = 0
+        self._extra_parts = 0  # parts the idle-slot cuts have added (each may cost a request)
 
     def __enter__(self) -> SegmentWalker:
         return self
@@ -202,6 +206,7 @@ class SegmentWalker:
         out while this page's records are written)."""
         self._start_pending()
         tag, response = self._pool.next_result()
+        self._pages_answered += 1
         cursor = self.cursors[tag]
         cursor.advance(response, self.workers)
         if not cursor.finished:
@@ -224,10 +229,17 @@ class SegmentWalker:
 
     def _split_when_idle(self, cursor: SegmentCursor, rows: list) -> None:
         """At the end of a walk, when ranges finish one by one, give the idle request slots
-        a part of this range each (instead of one page per round trip on one range)."""
+        a part of this range each (instead of one page per round trip on one range), as far
+        as the walk's share of extra requests allows."""
         idle = self.workers - len(self.cursors)
-        if idle > 0 and not self.pending and self.may_split(cursor.token):
-            self.pending.extend(cursor.split_rest(rows, idle + 1))
+        if idle <= 0 or self.pending or not self.may_split(cursor.token):
+            return
+        pages = self._pages_answered + pages_left(cursor.token.segment, rows, self.key)
+        affordable = math.floor(pages * MAX_EXTRA_SHARE) - self._extra_parts
+        if affordable > 0:
+            parts = cursor.split_rest(rows, min(idle, affordable) + 1)
+            self._extra_parts += len(parts)
+            self.pending.extend(parts)
 
     def _start_pending(self) -> None:
         while self.pending and len(self.cursors) < self.workers:

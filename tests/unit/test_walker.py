@@ -1,12 +1,13 @@
 """The segment walker against a fake `fetch`: every key once, cursors that resume, run state."""
 
+import math
 import threading
 
 import pytest
 
 from tap_ontraport.client import ApiResponse
 from tap_ontraport.paging import PAGE_SIZE, BookmarkTracker, Segment
-from tap_ontraport.walker import MIN_PAGES_PER_RANGE, PAGES_PER_EXTRA_PART, PageToken, RunState, SegmentWalker
+from tap_ontraport.walker import MIN_PAGES_PER_RANGE, MAX_EXTRA_SHARE, MIN_PAGES_PER_SPLIT, PageToken, RunState, SegmentWalker
 
 
 class FakeTable:
@@ -182,18 +183,19 @@ def test_a_walk_killed_after_cuts_resumes_without_losing_a_key():
 
 
 def test_small_rests_are_not_cut():
-    last = PAGE_SIZE * (PAGES_PER_EXTRA_PART - 1)
+    last = PAGE_SIZE * (2 * MIN_PAGES_PER_SPLIT - 1)
     table = FakeTable(range(1, last + 1))
-    walk_all(SegmentWalker([Segment(until=last, probed=True)], table.fetch, key="id", workers=8))
-    assert {t.segment.until for t in table.asked} == {last}, "fewer pages than pay for one extra part stay whole"
-    assert len(table.asked) == PAGES_PER_EXTRA_PART - 1, "one request per page, none extra"
+    walk_all(SegmentWalker([Segment(until=last, probed=True)], table.fetch, key="id", workers=4))
+    assert {t.segment.until for t in table.asked} == {last}, "fewer than two parts' worth of pages stays whole"
+    assert len(table.asked) == 2 * MIN_PAGES_PER_SPLIT - 1, "one request per page, none extra"
 
 
-@pytest.mark.parametrize("pages", [PAGES_PER_EXTRA_PART + 9, 3 * PAGES_PER_EXTRA_PART, 200])
-def test_a_cut_costs_at_most_one_request_in_twenty(pages):
+@pytest.mark.parametrize("pages", [29, 60, 200, 600])
+def test_cuts_cost_at_most_one_request_in_twenty(pages):
+    # one range of a probed segment, eight slots: seven idle from the first answer on
     last = PAGE_SIZE * pages
     table = FakeTable(range(1, last + 1))
     seen = walk_all(SegmentWalker([Segment(until=last, probed=True)], table.fetch, key="id", workers=8))
     assert sorted(seen) == table.keys
     assert len({t.segment.until for t in table.asked}) > 1, "idle slots took parts of the rest"
-    assert len(table.asked) <= pages + pages // PAGES_PER_EXTRA_PART, "extra requests within 5% of the pages"
+    assert len(table.asked) <= pages + math.floor(pages * MAX_EXTRA_SHARE), "extra requests within 5% of the pages"

@@ -7,7 +7,14 @@ import pytest
 
 from tap_ontraport.client import ApiResponse
 from tap_ontraport.paging import PAGE_SIZE, BookmarkTracker, Segment
-from tap_ontraport.walker import MIN_PAGES_PER_RANGE, MAX_EXTRA_SHARE, MIN_PAGES_PER_SPLIT, PageToken, RunState, SegmentWalker
+from tap_ontraport.walker import (
+    MAX_EXTRA_SHARE,
+    MIN_PAGES_PER_RANGE,
+    MIN_PAGES_PER_SPLIT,
+    PageToken,
+    RunState,
+    SegmentWalker,
+)
 
 
 class FakeTable:

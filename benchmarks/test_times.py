@@ -40,7 +40,8 @@ def _dev_module():
 
 _DEV = _dev_module()
 FAST_SUITES: list[str] = list(_DEV.FAST_SUITES)
-FAST_PYTEST_ARGS: list[str] = list(_DEV.FAST_PYTEST_ARGS)
+#: time_pytest passes -q itself (twice, pytest would not print the closing line read below)
+FAST_PYTEST_ARGS: list[str] = [arg for arg in _DEV.FAST_PYTEST_ARGS if arg != "-q"]
 SUITE_TARGET_SECONDS = 120.0
 
 

@@ -3,8 +3,9 @@
 Each file runs in its own pytest process, one worker, `--runs` times; the table prints
 min/median/max wall seconds per file and the median CPU seconds (user + system of pytest
 and every process it waited for: workers, sandboxes, tap runs). CPU seconds divided by the
-number of CPUs is the least wall time the machine could take. `--suite` also times `pytest -n auto tests/unit tests/sandbox
-tests/tap` against the issue's target of 2 minutes on the project's 2-CPU machine. Figures
+number of CPUs is the least wall time the machine could take. `--suite` also times the fast
+suites with the arguments `scripts/dev.py test-fast` gives pytest (both come from dev.py, so the
+two cannot drift apart) against the issue's target of 2 minutes on the project's 2-CPU machine. Figures
 move with whatever else the machine runs: the header prints the load average at start.
 
     python benchmarks/test_times.py tests/tap/test_resume.py tests/tap/test_deletions.py --runs 2
@@ -14,6 +15,7 @@ move with whatever else the machine runs: the header prints the load average at 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import resource
@@ -25,7 +27,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST_SUITES = ("tests/unit", "tests/sandbox", "tests/tap")
+
+
+def _dev_module():
+    """scripts/dev.py (not a package: loaded from its path; it imports only the standard library)."""
+    spec = importlib.util.spec_from_file_location("dev", ROOT / "scripts" / "dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_DEV = _dev_module()
+FAST_SUITES: list[str] = list(_DEV.FAST_SUITES)
+#: time_pytest passes -q itself (twice, pytest would not print the closing line read below)
+FAST_PYTEST_ARGS: list[str] = [arg for arg in _DEV.FAST_PYTEST_ARGS if arg != "-q"]
 SUITE_TARGET_SECONDS = 120.0
 
 
@@ -73,7 +89,8 @@ def main() -> None:
     for path in options.files:
         print(time_pytest(path, [path], options.runs).row(), flush=True)
     if options.suite:
-        suite = time_pytest("fast suites, -n auto", ["-n", "auto", *FAST_SUITES], options.runs)
+        suite = time_pytest(f"fast suites, {' '.join(FAST_PYTEST_ARGS)}", [*FAST_PYTEST_ARGS, *FAST_SUITES],
+                            options.runs)
         print(suite.row())
         floor = statistics.median(suite.cpu_seconds) / (os.cpu_count() or 1)
         print(f"\nCPU floor: {floor:.0f} s of wall on {os.cpu_count()} CPUs (median CPU seconds / CPUs)")

@@ -10,6 +10,7 @@ making any record.
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -45,14 +46,67 @@ EDIT_SHARE = 0.2
 RENDER_CACHE_SIZE = 4096
 #: Field types a free-text ``search`` looks in.
 SEARCHED_TYPES = {"text", "longtext", "email", "phone", "sms", "url", "state", "country"}
+#: Generated records (before any value set through the API) kept for alike objects of every
+#: account made in this process (about 7 KB a contact), and the objects whose columns are kept.
+SHARED_RENDERS = 40_000
+SHARED_COLUMNS = 256
+
+
+class _Generated:
+    """What an object's generation parameters alone decide, shared by every store made with them.
+
+    The test suites start hundreds of sandboxes of a few alike accounts in one process: each
+    used to make the same columns and render the same records again (about 0.5 ms a record).
+    A store's columns and generated records depend only on its `key` (seed, odd values, its
+    spec and size, and the spec and size of each object its parent fields pick ids from), and
+    a record's also on (id, version, date, dlm): alike stores copy the columns (each changes
+    its own) and read generated records through here. What one account changes is never seen
+    by another: values set through the API stay in the store's own overrides, applied on a copy.
+    """
+
+    _lock = threading.Lock()
+    _columns: OrderedDict[tuple, tuple[array, ...]] = OrderedDict()
+    _renders: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+
+    @classmethod
+    def columns(cls, key: tuple) -> tuple[array, ...] | None:
+        with cls._lock:
+            found = cls._columns.get(key)
+            if found is not None:
+                cls._columns.move_to_end(key)
+            return found
+
+    @classmethod
+    def keep_columns(cls, key: tuple, columns: tuple[array, ...]) -> None:
+        with cls._lock:
+            cls._columns[key] = columns
+            if len(cls._columns) > SHARED_COLUMNS:
+                cls._columns.popitem(last=False)
+
+    @classmethod
+    def render(cls, key: tuple) -> dict[str, Any] | None:
+        with cls._lock:
+            found = cls._renders.get(key)
+            if found is not None:
+                cls._renders.move_to_end(key)
+            return found
+
+    @classmethod
+    def keep_render(cls, key: tuple, record: dict[str, Any]) -> None:
+        with cls._lock:
+            cls._renders[key] = record
+            if len(cls._renders) > SHARED_RENDERS:
+                cls._renders.popitem(last=False)
 
 
 class ObjectStore:
     """The records of one object type."""
 
     def __init__(self, spec: ObjectSpec, seed: int, size: int, odd_values: bool,
-                 pick_id: Callable[[int, Dice], str | None]):
+                 pick_id: Callable[[int, Dice], str | None], key: tuple | None = None):
         self.spec = spec
+        #: What the generated columns and records depend on (see _Generated); None: not shared
+        self.key = key
         self.seed = seed
         self.odd_values = odd_values
         self.pick_id = pick_id
@@ -60,6 +114,8 @@ class ObjectStore:
         self.dates = array("q")
         self.dlms = array("q")
         self.versions = array("q")
+        self.by_date = array("q")  # (date << 32 | id), sorted
+        self.by_dlm = array("q")  # (dlm << 32 | id), sorted
         self.overrides: dict[int, dict[str, Any]] = {}
         # (id, version, date, dlm) -> rendered record; any change of a record changes its key
         self._rendered: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
@@ -76,7 +132,17 @@ class ObjectStore:
         self._odd = {f.name: ODD_VALUES[f"{spec.meta_name}.{f.name}"] for f, _ in self.stored_fields
                      if f"{spec.meta_name}.{f.name}" in ODD_VALUES} if odd_values else {}
         self._fixed = {int(r[spec.primary_key]): r for r in spec.fixed_records}
-        self._populate(size)
+        columns = _Generated.columns(key) if key is not None else None
+        if columns is None:
+            self._populate(size)
+            if key is not None:
+                _Generated.keep_columns(key, tuple(
+                    array("q", c) for c in (self.ids, self.dates, self.dlms, self.by_date, self.by_dlm)))
+        else:
+            for mine, made in zip((self.ids, self.dates, self.dlms), columns):
+                mine.extend(made)
+            self.by_date, self.by_dlm = array("q", columns[3]), array("q", columns[4])
+            self.versions.extend([0] * len(self.ids))
         self.initial_ids = array("q", self.ids)  # parents point at these, whatever happens later
         self.next_id = (self.ids[-1] + 1) if self.ids else 1
 
@@ -174,12 +240,23 @@ class ObjectStore:
                 self._rendered.popitem(last=False)
         else:
             self._rendered.move_to_end(key)
-        return dict(cached)  # callers (hooks) may change what they get
+        return _own_copy(cached)  # callers (hooks) may change what they get
 
     def _cache_key(self, pos: int) -> tuple:
         return (self.ids[pos], self.versions[pos], self.dates[pos], self.dlms[pos])
 
     def _render(self, pos: int) -> dict[str, Any]:
+        """The generated record (shared with alike accounts, never changed), with this store's overrides."""
+        key = (self.key, *self._cache_key(pos))
+        generated = _Generated.render(key) if self.key is not None else None
+        if generated is None:
+            generated = self._generate(pos)
+            if self.key is not None:
+                _Generated.keep_render(key, generated)
+        overrides = self.overrides.get(self.ids[pos])
+        return {**generated, **overrides} if overrides else generated
+
+    def _generate(self, pos: int) -> dict[str, Any]:
         record_id = self.ids[pos]
         record: dict[str, Any] = {self.spec.primary_key: str(record_id)}
         ctx = Context(self.dates[pos], self.pick_id)
@@ -195,7 +272,6 @@ class ObjectStore:
                 record[field.name] = self._generated(field, salt, state, version, ctx)
         if record_id in self._fixed:
             record.update(self._fixed[record_id])
-        record.update(self.overrides.get(record_id, ()))
         return record
 
     def value(self, pos: int, name: str) -> Any:
@@ -206,10 +282,13 @@ class ObjectStore:
             return str(record_id)
         cached = self._rendered.get(self._cache_key(pos))
         if cached is not None:
-            return cached[name]
+            return _own_value(cached[name])
         overrides = self.overrides.get(record_id)
         if overrides and name in overrides:
             return overrides[name]
+        generated = _Generated.render((self.key, *self._cache_key(pos))) if self.key is not None else None
+        if generated is not None:
+            return _own_value(generated[name])
         field = self.fields[name]
         if column == "date":
             return self._column_value(field, self.dates[pos])
@@ -449,6 +528,19 @@ class Matches:
         return page
 
 
+def _own_value(value: Any) -> Any:
+    """A value the caller may change: generated records are shared (see _Generated)."""
+    return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+
+
+def _own_copy(record: dict[str, Any]) -> dict[str, Any]:
+    copied = dict(record)
+    for name, value in copied.items():
+        if isinstance(value, (list, dict)):  # an odd value such as []
+            copied[name] = copy.deepcopy(value)
+    return copied
+
+
 def _searchable(value: Any) -> str:
     return value.casefold() if isinstance(value, str) else ""
 
@@ -463,9 +555,20 @@ class Account:
         self.specs = dict(sorted((objects or ACCOUNT_OBJECTS).items()))
         self.account_id = 180000 + seed % 10000
         wanted = self._sizes(scale, sizes or {})
+        described = {oid: repr(spec) for oid, spec in self.specs.items()}  # a frozen spec's every value
         self.stores: dict[int, ObjectStore] = {}
         for object_id, spec in self.specs.items():
-            self.stores[object_id] = ObjectStore(spec, seed, wanted[object_id], odd_values, self._pick_id)
+            self.stores[object_id] = ObjectStore(spec, seed, wanted[object_id], odd_values, self._pick_id,
+                                                 self._generation_key(object_id, seed, odd_values, wanted, described))
+
+    def _generation_key(self, object_id: int, seed: int, odd_values: bool, sizes: dict[int, int],
+                        described: dict[int, str]) -> tuple:
+        """Everything an object's generated columns and records depend on (see _Generated): the
+        objects its parent and subscription fields pick ids from (`_pick_id`) included."""
+        spec = self.specs[object_id]
+        targets = sorted({t for f in spec.fields for t in (f.parent_object, f.subscription_object) if t is not None})
+        picked_from = tuple((t, described[t], sizes[t]) if t in self.specs else (t, None, None) for t in targets)
+        return seed, bool(odd_values), described[object_id], sizes[object_id], picked_from
 
     def _sizes(self, scale: float, overrides: dict) -> dict[int, int]:
         by_name = {spec.meta_name: oid for oid, spec in self.specs.items()}

@@ -154,23 +154,27 @@ class RollingWindow:
         if not self.enabled:
             return True, {}
         with self._lock:
-            now = self.clock()
-            self._apply_changes(now)
-            self._expire(now)
-            if self._stormy(now):
-                headers = self._headers(now, 0)
-                return False, dict(headers, **{"x-rate-limit-reset": "1"}) if headers else {}
-            if len(self._times) >= self.limit:
-                return False, self._headers(now, 0)
-            self._times.append(now)
-            return True, self._headers(now, self.limit - len(self._times))
+            return self._acquire(self.clock())
+
+    def _acquire(self, now: float) -> tuple[bool, dict[str, str]]:
+        self._apply_changes(now)
+        self._expire(now)
+        if self._stormy(now):
+            headers = self._headers(now, 0)
+            return False, dict(headers, **{"x-rate-limit-reset": "1"}) if headers else {}
+        if len(self._times) >= self.limit:
+            return False, self._headers(now, 0)
+        self._times.append(now)
+        return True, self._headers(now, self.limit - len(self._times))
 
     def acquire_for_other_tool(self) -> bool:
-        """One request of the other integration, counted in the same window."""
-        allowed, _ = self.acquire()
+        """One request of the other integration, counted in the same window; counted and
+        recorded in `other_counts` at once, so a reader never sees one without the other."""
         with self._lock:
+            now = self.clock()
+            allowed = self._acquire(now)[0] if self.enabled else True
             if allowed:
-                self.other_counts.served.append(self.clock())
+                self.other_counts.served.append(now)
             else:
                 self.other_counts.refused += 1
         return allowed

@@ -87,11 +87,19 @@ def test_another_tool_is_counted_in_the_same_window():
     scenario = RateScenario(other=OtherTool(share=0.5))
     with Sandbox(rate_limit=20, rate_window=2, rate_scenario=scenario) as sb:
         time.sleep(1.0)
-        used = 20 - int(Client(sb).get("/Contacts/getInfo").headers["x-rate-limit-remaining"])
-        served = len(sb.limiter.other_counts.served)
+        client, others = Client(sb), sb.limiter.other_counts.served
+        # The other tool keeps sending: read its count on both sides of our request, and ask
+        # again (counted too) when one of its requests landed in between.
+        ours = 0
+        while True:
+            served = len(others)
+            used = 20 - int(client.get("/Contacts/getInfo").headers["x-rate-limit-remaining"])
+            ours += 1
+            if len(others) == served or ours == 5:
+                break
     assert 4 <= served <= 7  # 5 per second: half of 20 per 2 s
-    assert used == served + 1
-    assert sb.counters.total == 1  # the other tool's requests are not in our request log
+    assert used == served + ours
+    assert sb.counters.total == ours  # the other tool's requests are not in our request log
 
 
 def test_another_tool_in_bursts():

@@ -43,6 +43,22 @@ def test_the_singer_reader_stops_at_a_line_cut_by_a_kill():
     assert output.state == lines[2]["value"] and output.count("RECORD") == 1 and len(output.messages) == 3
 
 
+def test_the_singer_reader_reads_values_as_the_standard_library_does():
+    # The reader decodes with msgspec when it can: the values (types included) must be those of
+    # json.loads(parse_float=Decimal), and a line only the standard library reads is still read.
+    lines = [
+        '{"type": "RECORD", "stream": "s", "record": {"a": 1.50, "b": 123456789012345678901234567890, '
+        '"c": -0.0, "d": 1e400, "e": "\\ud83c\\udf89 \\u00e9", "f": [1, 2.0, null, true], "g": -7, "a": 3}}',
+        '{"type": "RECORD", "stream": "s", "record": {"lone": "\\ud800", "nan": NaN}}',
+    ]
+    output = runner.SingerOutput.parse("\n".join(lines))
+    expected = [json.loads(line, parse_float=Decimal) for line in lines]
+    assert output.messages == expected
+    for got, want in zip(output.messages, expected):
+        assert [type(v) for v in got["record"].values()] == [type(v) for v in want["record"].values()]
+        assert list(got["record"]) == list(want["record"])  # key order too
+
+
 @pytest.fixture(params=["forked", "fresh interpreter"])
 def how(request, monkeypatch):
     if request.param == "fresh interpreter":

@@ -60,7 +60,8 @@ FAST_SUITES = ["tests/unit", "tests/sandbox", "tests/tap", "tests/webhooks"]
 #: that time (on 2 CPUs, 99 s for the suites against 133 s with one worker per CPU).
 #: The slowest tests are collected first (tests/conftest.py) and an idle worker takes pending tests
 #: from a busy one (worksteal), so the run does not end with one worker alone on a long test.
-FAST_WORKERS = 2 * (os.cpu_count() or 1)
+#: (At most 16: past that, the workers' start-up and memory outweigh what they share.)
+FAST_WORKERS = min(2 * (os.cpu_count() or 1), 16)
 FAST_PYTEST_ARGS = ["-q", "-n", str(FAST_WORKERS), "--dist", "worksteal"]
 #: Lint and type check, before the fast suites (config in pyproject.toml).
 LINT_PATHS = ["tap_ontraport", "ontraport_sandbox", "ontraport_webhooks", "tests", "benchmarks", "scripts"]

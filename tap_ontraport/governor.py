@@ -437,10 +437,6 @@ class AccountWindow:
         alive = [entry for entry in self.entries if self.foreseen_expiry(entry) > now]
         return len(alive), sum(1 for entry in alive if not entry.ours)
 
-    def ours_alive(self, now: float) -> list[float]:
-        """Expiry times of our requests in the window at `now`."""
-        return [e for e in (self.foreseen_expiry(entry) for entry in self.entries if entry.ours) if e > now]
-
     def find(self, sequence: int) -> _Counted | None:
         for entry in reversed(self.entries):
             if entry.sequence == sequence:
@@ -535,15 +531,32 @@ class RateGovernor:
             ready = max(ready, self.mirror.ready_at(now, room, expiries))
             cap = self.cap
             if self.share < 1 and cap is not None:
-                ours = sorted(self.mirror.ours_alive(now))
-                excess = len(ours) - cap + 1
-                if excess > 0:
-                    ready = max(ready, ours[excess - 1])
+                ready = max(ready, self._share_ready(now, cap))
         if self.max_requests_per_minute:
             while self._sends and self._sends[0] <= now - 60.0:
                 self._sends.popleft()
             if len(self._sends) >= self.max_requests_per_minute:
                 ready = max(ready, self._sends[-self.max_requests_per_minute] + 60.0)
+        return ready
+
+    def _share_ready(self, now: float, cap: int) -> float:
+        """The earliest moment fewer than `cap` of our own requests are in the window.
+
+        The share is our own limit, not the server's: ours count as leaving one window after
+        they were sent as far as the window is known, even only as a bound (the room check
+        keeps us from a 429). Before anything bounds the window (another tool keeps it busy
+        and the resets count to one slot), one request goes per reset, once every answer is
+        in: without answers the window would never be learnt, and the run would wait forever.
+        """
+        mirror = self.mirror
+        ours = sorted(e for e in (mirror.expiry(entry) for entry in mirror.entries if entry.ours) if e > now)
+        excess = len(ours) - cap + 1
+        if excess <= 0:
+            return now
+        ready = ours[excess - 1]
+        last = mirror.last
+        if math.isinf(ready) and last is not None and self._in_flight == 0:
+            return last.seen_at + max(last.reset, 0.5)
         return ready
 
     # --- the calls every request makes ---

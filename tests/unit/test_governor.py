@@ -321,6 +321,17 @@ def test_share_leaves_the_rest_of_the_budget(share):
     assert share - 0.05 <= use(server, 0, 120) <= share + 0.05
 
 
+@pytest.mark.parametrize("meaning", MEANINGS)
+def test_a_share_beside_another_tool_keeps_sending(meaning):
+    # half the budget for us, another tool sending the other half from before we start: no
+    # reset says the window while it keeps it busy, yet our share must not wait for our own
+    # requests to be seen leaving (that wait would never end: no answers, nothing learnt)
+    server = SlidingWindowServer(60, 10, reset_meaning=meaning)
+    simulate(server, latency=0.25, jitter=0.05, workers=8, duration=120, share=0.5, other=OtherTool(rate=3.0))
+    assert server.ours_rejected == 0
+    assert 0.85 * 0.5 <= use(server, 0, 120) <= 0.5 + 0.05
+
+
 def test_max_requests_per_minute_is_a_hard_ceiling():
     server = SlidingWindowServer(1000, 60)
     simulate(server, latency=0.05, jitter=0.01, duration=180, per_minute=90)

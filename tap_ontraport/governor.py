@@ -220,7 +220,7 @@ class AccountWindow:
     resets: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_RESET_SAMPLES))  # (when, reset)
     entries: deque[_Counted] = field(default_factory=deque)
     others_in: int = 0  # other tools' requests in the window at the last answer
-    others_seen: float = 0.0  # other tools' requests while we ran, about (from `others_in`)
+    others_in_seconds: float = 0.0  # other tools' count in the window, summed over the run's seconds
     others_changes: deque[int] = field(default_factory=lambda: deque(maxlen=_CHANGE_SAMPLES))
     last: _Observation | None = None
     counts: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=_FIT_SAMPLES))
@@ -356,7 +356,7 @@ class AccountWindow:
     def _count_others(self, others: int, seen: _Observation) -> None:
         """Other tools' requests in the window at `seen`: kept until the next answer says."""
         if self.last is not None and self.others_in:
-            self.others_seen += self.others_in / self.reckoned * max(0.0, seen.seen_at - self.last.seen_at)
+            self.others_in_seconds += self.others_in * max(0.0, seen.seen_at - self.last.seen_at)
         if self.last is not None:
             self.others_changes.append(others - self.others_in)
         self.others_in, self.last = others, seen
@@ -395,6 +395,13 @@ class AccountWindow:
         self.entries = deque(entry for entry in self.entries if self.expiry(entry) > horizon)
 
     # --- predicting ---
+
+    @property
+    def others_seen(self) -> float:
+        """Other tools' requests while we ran, about: each stays one window in the count, so
+        their count summed over time, divided by the window (the one known at the end, not the
+        guess of the moment: before the window is known, that guess can be a 1 s reset)."""
+        return self.others_in_seconds / self.reckoned
 
     def others_rise(self) -> int:
         """How much other tools' count may grow from one answer to the next (1 or more).

@@ -93,12 +93,14 @@ class SlidingWindowServer:
 
 @dataclass
 class OtherTool:
-    """Another integration: `rate` requests/s, sent `burst` at a time, from `start`."""
+    """Another integration: `rate` requests/s, sent `burst` at a time, from `start`; on a
+    fixed beat, or `at_random` moments (exponential gaps of the same mean)."""
 
     rate: float
     burst: int = 1
     start: float = -30.0
     stop: float = math.inf
+    at_random: bool = False
 
 
 def simulate(server: SlidingWindowServer, *, latency=0.45, jitter=0.1, workers=4, duration=120.0, share=1.0,
@@ -110,6 +112,7 @@ def simulate(server: SlidingWindowServer, *, latency=0.45, jitter=0.1, workers=4
     send and sending, and between an answer arriving and the governor hearing of it (a busy CPU).
     """
     rng = random.Random(seed)
+    other_rng = random.Random(seed + 1)  # its own, so a fixed-beat tool leaves `rng` as it was
     clock = Clock()
     governor = RateGovernor(share=share, max_requests_per_minute=per_minute, clock=clock)
     for n in range(busy_before):  # spread over the second half of the window before t=0
@@ -150,7 +153,8 @@ def simulate(server: SlidingWindowServer, *, latency=0.45, jitter=0.1, workers=4
         elif kind == "other" and at < other.stop:
             for _ in range(other.burst):
                 server.arrive(at, ours=False)
-            push(at + other.burst / other.rate, "other", None)
+            gap = other_rng.expovariate(other.rate / other.burst) if other.at_random else other.burst / other.rate
+            push(at + gap, "other", None)
     return governor
 
 

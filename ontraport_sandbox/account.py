@@ -52,6 +52,28 @@ SHARED_RENDERS = 40_000
 SHARED_COLUMNS = 256
 
 
+class _Shared:
+    """At most `most` values by key, the least recently used dropped first; thread-safe."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._lock = threading.Lock()
+        self._values: OrderedDict[tuple, Any] = OrderedDict()
+
+    def get(self, key: tuple) -> Any:
+        with self._lock:
+            found = self._values.get(key)
+            if found is not None:
+                self._values.move_to_end(key)
+            return found
+
+    def keep(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._values[key] = value
+            if len(self._values) > self.most:
+                self._values.popitem(last=False)
+
+
 class _Generated:
     """What an object's generation parameters alone decide, shared by every store made with them.
 
@@ -64,39 +86,24 @@ class _Generated:
     by another: values set through the API stay in the store's own overrides, applied on a copy.
     """
 
-    _lock = threading.Lock()
-    _columns: OrderedDict[tuple, tuple[array, ...]] = OrderedDict()
-    _renders: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+    _columns = _Shared(SHARED_COLUMNS)
+    _renders = _Shared(SHARED_RENDERS)
 
     @classmethod
     def columns(cls, key: tuple) -> tuple[array, ...] | None:
-        with cls._lock:
-            found = cls._columns.get(key)
-            if found is not None:
-                cls._columns.move_to_end(key)
-            return found
+        return cls._columns.get(key)
 
     @classmethod
     def keep_columns(cls, key: tuple, columns: tuple[array, ...]) -> None:
-        with cls._lock:
-            cls._columns[key] = columns
-            if len(cls._columns) > SHARED_COLUMNS:
-                cls._columns.popitem(last=False)
+        cls._columns.keep(key, columns)
 
     @classmethod
     def render(cls, key: tuple) -> dict[str, Any] | None:
-        with cls._lock:
-            found = cls._renders.get(key)
-            if found is not None:
-                cls._renders.move_to_end(key)
-            return found
+        return cls._renders.get(key)
 
     @classmethod
     def keep_render(cls, key: tuple, record: dict[str, Any]) -> None:
-        with cls._lock:
-            cls._renders[key] = record
-            if len(cls._renders) > SHARED_RENDERS:
-                cls._renders.popitem(last=False)
+        cls._renders.keep(key, record)
 
 
 class ObjectStore:

@@ -552,19 +552,13 @@ class RateGovernor:
         The share is our own limit, not the server's: ours count as leaving one window after
         they were sent as far as the window is known, even only as a bound (the room check
         keeps us from a 429). Before anything bounds the window (another tool keeps it busy
-        and the resets count to one slot), one request goes per reset, once every answer is
-        in: without answers the window would never be learnt, and the run would wait forever.
+        and the resets count to one slot), `ready_at` lets one request go per reset once every
+        answer is in: without answers the window would never be learnt, and the run would
+        wait forever.
         """
         mirror = self.mirror
-        ours = sorted(e for e in (mirror.expiry(entry) for entry in mirror.entries if entry.ours) if e > now)
-        excess = len(ours) - cap + 1
-        if excess <= 0:
-            return now
-        ready = ours[excess - 1]
-        last = mirror.last
-        if math.isinf(ready) and last is not None and self._in_flight == 0:
-            return last.seen_at + max(last.reset, 0.5)
-        return ready
+        ours = sorted(mirror.expiry(entry) for entry in mirror.entries if entry.ours)
+        return mirror.ready_at(now, cap, ours)
 
     # --- the calls every request makes ---
 

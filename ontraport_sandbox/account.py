@@ -86,24 +86,8 @@ class _Generated:
     by another: values set through the API stay in the store's own overrides, applied on a copy.
     """
 
-    _columns = _Shared(SHARED_COLUMNS)
-    _renders = _Shared(SHARED_RENDERS)
-
-    @classmethod
-    def columns(cls, key: tuple) -> tuple[array, ...] | None:
-        return cls._columns.get(key)
-
-    @classmethod
-    def keep_columns(cls, key: tuple, columns: tuple[array, ...]) -> None:
-        cls._columns.keep(key, columns)
-
-    @classmethod
-    def render(cls, key: tuple) -> dict[str, Any] | None:
-        return cls._renders.get(key)
-
-    @classmethod
-    def keep_render(cls, key: tuple, record: dict[str, Any]) -> None:
-        cls._renders.keep(key, record)
+    columns = _Shared(SHARED_COLUMNS)  # key -> (ids, dates, dlms, by_date, by_dlm)
+    renders = _Shared(SHARED_RENDERS)  # (key, id, version, date, dlm) -> generated record
 
 
 class ObjectStore:
@@ -139,11 +123,11 @@ class ObjectStore:
         self._odd = {f.name: ODD_VALUES[f"{spec.meta_name}.{f.name}"] for f, _ in self.stored_fields
                      if f"{spec.meta_name}.{f.name}" in ODD_VALUES} if odd_values else {}
         self._fixed = {int(r[spec.primary_key]): r for r in spec.fixed_records}
-        columns = _Generated.columns(key) if key is not None else None
+        columns = _Generated.columns.get(key) if key is not None else None
         if columns is None:
             self._populate(size)
             if key is not None:
-                _Generated.keep_columns(key, tuple(
+                _Generated.columns.keep(key, tuple(
                     array("q", c) for c in (self.ids, self.dates, self.dlms, self.by_date, self.by_dlm)))
         else:
             for mine, made in zip((self.ids, self.dates, self.dlms), columns):
@@ -255,11 +239,11 @@ class ObjectStore:
     def _render(self, pos: int) -> dict[str, Any]:
         """The generated record (shared with alike accounts, never changed), with this store's overrides."""
         key = (self.key, *self._cache_key(pos))
-        generated = _Generated.render(key) if self.key is not None else None
+        generated = _Generated.renders.get(key) if self.key is not None else None
         if generated is None:
             generated = self._generate(pos)
             if self.key is not None:
-                _Generated.keep_render(key, generated)
+                _Generated.renders.keep(key, generated)
         overrides = self.overrides.get(self.ids[pos])
         return {**generated, **overrides} if overrides else generated
 
@@ -293,7 +277,7 @@ class ObjectStore:
         overrides = self.overrides.get(record_id)
         if overrides and name in overrides:
             return overrides[name]
-        generated = _Generated.render((self.key, *self._cache_key(pos))) if self.key is not None else None
+        generated = _Generated.renders.get((self.key, *self._cache_key(pos))) if self.key is not None else None
         if generated is not None:
             return _own_value(generated[name])
         field = self.fields[name]
@@ -541,11 +525,7 @@ def _own_value(value: Any) -> Any:
 
 
 def _own_copy(record: dict[str, Any]) -> dict[str, Any]:
-    copied = dict(record)
-    for name, value in copied.items():
-        if isinstance(value, (list, dict)):  # an odd value such as []
-            copied[name] = copy.deepcopy(value)
-    return copied
+    return {name: _own_value(value) for name, value in record.items()}  # an odd value may be []
 
 
 def _searchable(value: Any) -> str:

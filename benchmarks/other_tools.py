@@ -10,12 +10,15 @@ requests over what its share allows; min / median / max over `--seeds` seeds. Th
 after the first minute are printed apart: before it, the window's length may still be
 being learnt from the counts (resets that count to one slot), after it, it should not be.
 
-`--beat fixed` runs the sandbox's kind of tool instead (a fixed beat), and `--in-flight`
+`--beat fixed` runs the sandbox's kind of tool instead (a fixed beat), `--other-starts with`
+starts it with the tap instead of 30 s before (as when an integration wakes up beside a
+running sync, or the sandbox's tool, which starts with the sandbox), and `--in-flight`
 changes how many requests the tap keeps in flight (its default is 8; 4 is the governor's
 unit tests'), so the easy and the hard case can be set side by side:
 
     python benchmarks/other_tools.py --seeds 5
     python benchmarks/other_tools.py --seeds 10 --beat fixed --shares 1 --in-flight 4
+    python benchmarks/other_tools.py --seeds 5 --beat fixed --other-starts with
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ SHARES = (1.0, 0.5, 0.4)
 
 #: 429s from this moment on are printed apart (see the module's text).
 LATE_FROM = 60.0
+#: When the other tool starts, against the tap's start at 0 (`--other-starts`).
+OTHER_STARTS = {"before": -30.0, "with": 0.0}
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Row:
     burst: int
     at_random: bool
     in_flight: int
+    other_starts: float
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class Outcome:
 def one_run(row: Row, seed: int) -> Outcome:
     server = SlidingWindowServer(LIMIT, WINDOW, reset_meaning=row.meaning)
     simulate(server, latency=0.25, jitter=0.05, workers=row.in_flight, duration=SECONDS, share=row.share,
-             seed=seed, other=OtherTool(rate=3.0, burst=row.burst, at_random=row.at_random))
+             seed=seed, other=OtherTool(rate=3.0, burst=row.burst, start=row.other_starts, at_random=row.at_random))
     asked = len(server.others_served) + server.others_rejected
     allowed = SECONDS * LIMIT / WINDOW * row.share
     late = sum(1 for moment in server.refused_at if moment >= LATE_FROM)
@@ -77,13 +83,16 @@ def main() -> None:
     parser.add_argument("--beat", choices=("random", "fixed"), default="random",
                         help="when the other tool sends: at random moments (default) or on a fixed beat")
     parser.add_argument("--in-flight", type=int, default=8, help="the tap's requests in flight (default 8)")
+    parser.add_argument("--other-starts", choices=tuple(OTHER_STARTS), default="before",
+                        help="the other tool starts 30 s before the tap (default) or with it")
     parser.add_argument("--shares", default=",".join(f"{share:g}" for share in SHARES),
                         help="comma-separated rate_limit_share values (default 1,0.5,0.4)")
     options = parser.parse_args()
     shares = [float(value) for value in options.shares.split(",")]
     print(f"command: python benchmarks/other_tools.py --seeds {options.seeds} --beat {options.beat} "
-          f"--in-flight {options.in_flight} --shares {options.shares}")
-    print(f"other tool: 3 requests/s {'at random moments' if options.beat == 'random' else 'on a fixed beat'}; "
+          f"--in-flight {options.in_flight} --shares {options.shares} --other-starts {options.other_starts}")
+    print(f"other tool: 3 requests/s {'at random moments' if options.beat == 'random' else 'on a fixed beat'}, "
+          f"from {'30 s before the tap' if options.other_starts == 'before' else 'the tap start'}; "
           f"{options.in_flight} in flight; min / median / max over seeds\n")
     print("| share | reset | other tool sends | its requests refused | tap's 429s "
           f"| of them from {LATE_FROM:g} s | tap's requests / its share |")
@@ -91,7 +100,8 @@ def main() -> None:
     for share in shares:
         for meaning in ("slot", "window"):
             for burst in (1, 6):
-                row = Row(share, meaning, burst, options.beat == "random", options.in_flight)
+                row = Row(share, meaning, burst, options.beat == "random", options.in_flight,
+                          OTHER_STARTS[options.other_starts])
                 runs = [one_run(row, seed) for seed in range(1, options.seeds + 1)]
                 print(f"| {share:g} | {meaning} | {'one at a time' if burst == 1 else f'{burst} at once'} "
                       f"| {spread([100 * r.others_refused for r in runs], '.0f')} % "

@@ -230,6 +230,7 @@ class AccountWindow:
     fits: deque[float] = field(default_factory=lambda: deque(maxlen=_FITS_AGREEING))
     fitted: bool = False  # the last fits agree: the length is taken as known
     spread: float = math.inf  # how much our send-to-count times vary, at most (see RateGovernor)
+    our_part: float = 1.0  # the share of the limit we may take (`rate_limit_share`)
 
     @property
     def known(self) -> bool:
@@ -312,8 +313,11 @@ class AccountWindow:
             return
         longest = min(self.length, _LONGEST_WINDOW, (counts[-1][0] - counts[0][0]) / 1.5)
         # (Ours leaving showed a bound: with other tools sending as much as we do, about
-        # twice the window. A fit far below it is an artefact of periodic traffic.)
-        shortest = max(self.longest_reset - 1, 1.0, self.dropped_bound / 2.5)
+        # twice the window. A fit far below it is an artefact of periodic traffic. The less
+        # of the limit our share lets us take, the more of ours the others' requests hide
+        # in the count, so the looser that bound can be: with a share of 0.4 beside a tool
+        # sending half the limit, 31 s for a 10 s window.)
+        shortest = max(self.longest_reset - 1, 1.0, self.dropped_bound * self.our_part / 2.5)
         found = fit_window(sorted(sent_at for sent_at, _ in self.counts), counts, shortest, longest)
         if found is not None:
             self.fits.append(found)
@@ -467,7 +471,7 @@ class RateGovernor:
         self.max_requests_per_minute = max_requests_per_minute
         self._clock = clock
         self._cond = threading.Condition()
-        self.mirror = AccountWindow()
+        self.mirror = AccountWindow(our_part=share)
         self._sequence = 0
         self._in_flight = 0
         self._waiting: list[float] = []  # urgencies of the requests blocked in acquire()

@@ -349,14 +349,14 @@ def test_a_share_leaves_a_tool_that_starts_with_us_its_part(burst, meaning):
     # of its share: its half and the other's fill the limit, and the room kept for the swing
     # of the others' count comes out of ours.)
     server = SlidingWindowServer(60, 10, reset_meaning=meaning)
-    simulate(server, latency=0.25, jitter=0.05, workers=8, duration=300, share=0.5,
+    simulate(server, latency=0.25, jitter=0.05, workers=8, duration=150, share=0.5,
              other=OtherTool(rate=3.0, burst=burst, start=0.0))
     assert server.ours_rejected == 0
     assert server.others_rejected <= 0.02 * (len(server.others_served) + server.others_rejected)
-    assert len(server.ours_served) >= 0.8 * 300 * 6 * 0.5
+    assert len(server.ours_served) >= 0.8 * 150 * 6 * 0.5
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("burst", [1, 6])
 def test_a_small_share_beside_a_tool_that_starts_with_us_is_used(burst, seed):
     # a share of 0.4 beside a tool sending half the limit from our start, resets that count

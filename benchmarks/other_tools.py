@@ -33,12 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.unit.test_governor import OtherTool, SlidingWindowServer, simulate  # noqa: E402
+from tests.unit.test_governor import OtherTool, SlidingWindowServer, simulate, use  # noqa: E402
 
 LIMIT, WINDOW, SECONDS = 60, 10.0, 300.0
 SHARES = (1.0, 0.5, 0.4)
-
-
 #: 429s from this moment on are printed apart (see the module's text).
 LATE_FROM = 60.0
 #: When the other tool starts, against the tap's start at 0 (`--other-starts`).
@@ -67,10 +65,8 @@ def one_run(row: Row, seed: int) -> Outcome:
     server = SlidingWindowServer(LIMIT, WINDOW, reset_meaning=row.meaning)
     simulate(server, latency=0.25, jitter=0.05, workers=row.in_flight, duration=SECONDS, share=row.share,
              seed=seed, other=OtherTool(rate=3.0, burst=row.burst, start=row.other_starts, at_random=row.at_random))
-    asked = len(server.others_served) + server.others_rejected
-    allowed = SECONDS * LIMIT / WINDOW * row.share
     late = sum(1 for moment in server.refused_at if moment >= LATE_FROM)
-    return Outcome(server.others_rejected / asked, server.ours_rejected, late, len(server.ours_served) / allowed)
+    return Outcome(server.others_refused_share, server.ours_rejected, late, use(server, 0, SECONDS) / row.share)
 
 
 def spread(values: list[float], fmt: str) -> str:

@@ -16,6 +16,10 @@ scripted in a `RateScenario` (all moments in seconds after the sandbox started):
 * `headers=False`: the limit holds, but no x-rate-limit-* header is sent (a proxy strips them);
 * `prefill`: requests of other tools already in the window at start;
 * `other`: another integration on the same account (`OtherTool`), counted in the same window.
+
+Every request the window judges is also kept in `journal` (`Judgement`: when, whose, allowed
+or not, and what the window held after it), so a benchmark can show what the window looked
+like around each 429 (`benchmarks/rate_timeline.py`).
 """
 
 from __future__ import annotations
@@ -75,6 +79,22 @@ class RateScenario:
             raise ValueError("prefill must be zero or more requests")
 
 
+#: Judgements kept (the oldest are dropped beyond it: a long-running sandbox stays bounded).
+JOURNAL_LENGTH = 200_000
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One request as the window judged it; `moment` in seconds after `begin()`."""
+
+    moment: float
+    other_tool: bool  # sent by the scripted other integration (else by a client of the API)
+    allowed: bool
+    in_window: int  # requests counted in the window after this one
+    others_in_window: int  # of them, the other integration's and the prefill's
+    reset: int | None  # the x-rate-limit-reset answered (None without headers)
+
+
 @dataclass
 class OtherToolCounts:
     """What the other integration got: times of its counted requests, and its refusals."""
@@ -91,7 +111,9 @@ class RollingWindow:
         self.clock = clock
         self.scenario = scenario or RateScenario()
         self.other_counts = OtherToolCounts()
+        self.journal: deque[Judgement] = deque(maxlen=JOURNAL_LENGTH)
         self._times: deque[float] = deque()
+        self._other_times: deque[float] = deque()  # the other tools' part of `_times`
         self._lock = threading.Lock()
         self._started: float | None = None
         self._changes = list(self.scenario.changes)
@@ -104,6 +126,7 @@ class RollingWindow:
         with self._lock:
             self.limit, self.window = limit or 0, float(window)
             self._times.clear()
+            self._other_times.clear()
 
     def begin(self) -> None:
         """The scenario's clock starts now; the prefill lands in the half window before it."""
@@ -112,6 +135,7 @@ class RollingWindow:
             count = min(self.scenario.prefill, self.limit)
             for n in range(count):
                 self._times.append(now - self.window / 2 + n * (self.window / 2) / max(count, 1))
+            self._other_times.extend(self._times)
 
     @property
     def started_at(self) -> float | None:
@@ -133,6 +157,8 @@ class RollingWindow:
     def _expire(self, now: float) -> None:
         while self._times and self._times[0] <= now - self.window:
             self._times.popleft()
+        while self._other_times and self._other_times[0] <= now - self.window:
+            self._other_times.popleft()
 
     def _headers(self, now: float, remaining: int) -> dict[str, str]:
         if not self.scenario.headers:
@@ -154,9 +180,16 @@ class RollingWindow:
         if not self.enabled:
             return True, {}
         with self._lock:
-            return self._acquire(self.clock())
+            return self._judged(self.clock(), other_tool=False)
 
-    def _acquire(self, now: float) -> tuple[bool, dict[str, str]]:
+    def _judged(self, now: float, *, other_tool: bool) -> tuple[bool, dict[str, str]]:
+        allowed, headers = self._acquire(now, other_tool)
+        reset = headers.get("x-rate-limit-reset")
+        self.journal.append(Judgement(self.moment(now), other_tool, allowed, len(self._times),
+                                      len(self._other_times), None if reset is None else int(reset)))
+        return allowed, headers
+
+    def _acquire(self, now: float, other_tool: bool) -> tuple[bool, dict[str, str]]:
         self._apply_changes(now)
         self._expire(now)
         if self._stormy(now):
@@ -165,6 +198,8 @@ class RollingWindow:
         if len(self._times) >= self.limit:
             return False, self._headers(now, 0)
         self._times.append(now)
+        if other_tool:
+            self._other_times.append(now)
         return True, self._headers(now, self.limit - len(self._times))
 
     def acquire_for_other_tool(self) -> bool:
@@ -172,7 +207,7 @@ class RollingWindow:
         recorded in `other_counts` at once, so a reader never sees one without the other."""
         with self._lock:
             now = self.clock()
-            allowed = self._acquire(now)[0] if self.enabled else True
+            allowed = self._judged(now, other_tool=True)[0] if self.enabled else True
             if allowed:
                 self.other_counts.served.append(now)
             else:

@@ -102,6 +102,21 @@ def test_another_tool_is_counted_in_the_same_window():
     assert sb.counters.total == ours  # the other tool's requests are not in our request log
 
 
+def test_the_journal_keeps_every_judgement_and_whose_it_was():
+    limiter, clock = window(limit=3, prefill=1)
+    clock.now += 1
+    limiter.acquire()
+    clock.now += 1
+    limiter.acquire_for_other_tool()
+    clock.now += 1
+    limiter.acquire()  # refused: the prefill, ours and the other tool's fill the window
+    clock.now += 5  # the prefill (half a window before the start) has left
+    limiter.acquire()
+    seen = [(j.moment, j.other_tool, j.allowed, j.in_window, j.others_in_window, j.reset) for j in limiter.journal]
+    assert seen == [(1.0, False, True, 2, 1, 4), (2.0, True, True, 3, 2, 3),
+                    (3.0, False, False, 3, 2, 2), (8.0, False, True, 3, 1, 3)]
+
+
 def test_another_tool_in_bursts():
     tool = OtherTool.parse("0.5:burst=5")
     assert tool == OtherTool(share=0.5, burst=5)

@@ -61,7 +61,7 @@ class Condition:
     quiet_twin: str | None = None  # the condition whose quiet figure this one is compared with
 
 
-def _conditions(quick: bool) -> list[Condition]:
+def table_rows(quick: bool) -> list[Condition]:
     pages = 600  # the "600+ pages", also in quick mode
     records = pages * c.PAGE
     rows = [
@@ -113,7 +113,7 @@ class RunResult:
 # --- one run (in a worker process) ---
 
 
-def _scenario(cond: Condition, meaning: str):
+def sandbox_scenario(cond: Condition, meaning: str):
     from ontraport_sandbox import OtherTool, RateScenario
 
     other = OtherTool(cond.other_share, cond.other_burst) if cond.other_share else None
@@ -174,7 +174,7 @@ def _burners(seconds: float) -> list[subprocess.Popen]:
 def run_one(cond: Condition, meaning: str, catalog: Path, folder: Path) -> RunResult:
     options = {"sizes": {LIGHT_OBJECT: cond.records}} if cond.streams == "tags" else {"scale": cond.scale}
     with c.sandbox(rate_limit=cond.limit, rate_window=cond.window, latency=cond.latency, jitter=cond.jitter,
-                   rate_scenario=_scenario(cond, meaning), **options) as sb:
+                   rate_scenario=sandbox_scenario(cond, meaning), **options) as sb:
         begun = sb.limiter.started_at
         config = c.write_config(folder, sb)
         run = c.run_tap(config, catalog=catalog)
@@ -262,7 +262,7 @@ def main() -> int:
     argv += ["--quick"] if args.quick else []
     c.header("budget use under a real account's conditions", "budget.py", argv)
     started = time.monotonic()
-    conditions = _conditions(args.quick)
+    conditions = table_rows(args.quick)
     if args.only:
         chosen = {name.strip() for name in args.only.split(",")}
         unknown = chosen - {cond.name for cond in conditions}

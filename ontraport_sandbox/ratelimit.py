@@ -112,8 +112,8 @@ class RollingWindow:
         self.scenario = scenario or RateScenario()
         self.other_counts = OtherToolCounts()
         self.journal: deque[Judgement] = deque(maxlen=JOURNAL_LENGTH)
-        self._times: deque[float] = deque()
-        self._other_times: deque[float] = deque()  # the other tools' part of `_times`
+        self._times: deque[tuple[float, bool]] = deque()  # (when counted, the other tools'?)
+        self._others_in = 0  # of `_times`, the other tools' (the prefill's and the other integration's)
         self._lock = threading.Lock()
         self._started: float | None = None
         self._changes = list(self.scenario.changes)
@@ -126,7 +126,7 @@ class RollingWindow:
         with self._lock:
             self.limit, self.window = limit or 0, float(window)
             self._times.clear()
-            self._other_times.clear()
+            self._others_in = 0
 
     def begin(self) -> None:
         """The scenario's clock starts now; the prefill lands in the half window before it."""
@@ -134,8 +134,8 @@ class RollingWindow:
             self._started = now = self.clock()
             count = min(self.scenario.prefill, self.limit)
             for n in range(count):
-                self._times.append(now - self.window / 2 + n * (self.window / 2) / max(count, 1))
-            self._other_times.extend(self._times)
+                self._times.append((now - self.window / 2 + n * (self.window / 2) / max(count, 1), True))
+            self._others_in += count
 
     @property
     def started_at(self) -> float | None:
@@ -155,10 +155,8 @@ class RollingWindow:
         return storm is not None and storm[0] <= self.moment(now) < storm[0] + storm[1]
 
     def _expire(self, now: float) -> None:
-        while self._times and self._times[0] <= now - self.window:
-            self._times.popleft()
-        while self._other_times and self._other_times[0] <= now - self.window:
-            self._other_times.popleft()
+        while self._times and self._times[0][0] <= now - self.window:
+            self._others_in -= self._times.popleft()[1]
 
     def _headers(self, now: float, remaining: int) -> dict[str, str]:
         if not self.scenario.headers:
@@ -166,9 +164,9 @@ class RollingWindow:
         if not self._times:
             left = self.window
         elif self.scenario.reset_meaning == "slot":
-            left = self._times[0] + self.window - now
+            left = self._times[0][0] + self.window - now
         else:
-            left = self._times[-1] + self.window - now
+            left = self._times[-1][0] + self.window - now
         return {
             "x-rate-limit-limit": str(self.limit),
             "x-rate-limit-remaining": str(max(0, remaining)),
@@ -186,7 +184,7 @@ class RollingWindow:
         allowed, headers = self._acquire(now, other_tool)
         reset = headers.get("x-rate-limit-reset")
         self.journal.append(Judgement(self.moment(now), other_tool, allowed, len(self._times),
-                                      len(self._other_times), None if reset is None else int(reset)))
+                                      self._others_in, None if reset is None else int(reset)))
         return allowed, headers
 
     def _acquire(self, now: float, other_tool: bool) -> tuple[bool, dict[str, str]]:
@@ -197,9 +195,8 @@ class RollingWindow:
             return False, dict(headers, **{"x-rate-limit-reset": "1"}) if headers else {}
         if len(self._times) >= self.limit:
             return False, self._headers(now, 0)
-        self._times.append(now)
-        if other_tool:
-            self._other_times.append(now)
+        self._times.append((now, other_tool))
+        self._others_in += other_tool
         return True, self._headers(now, self.limit - len(self._times))
 
     def acquire_for_other_tool(self) -> bool:

@@ -171,10 +171,15 @@ def _burners(seconds: float) -> list[subprocess.Popen]:
     return [subprocess.Popen([c.PYTHON, "-c", code]) for _ in range(os.cpu_count() or 1)]
 
 
-def run_one(cond: Condition, meaning: str, catalog: Path, folder: Path) -> RunResult:
+def condition_sandbox(cond: Condition, meaning: str):
+    """A started sandbox scripted for the condition (`c.sandbox`: stopped on leaving)."""
     options = {"sizes": {LIGHT_OBJECT: cond.records}} if cond.streams == "tags" else {"scale": cond.scale}
-    with c.sandbox(rate_limit=cond.limit, rate_window=cond.window, latency=cond.latency, jitter=cond.jitter,
-                   rate_scenario=sandbox_scenario(cond, meaning), **options) as sb:
+    return c.sandbox(rate_limit=cond.limit, rate_window=cond.window, latency=cond.latency, jitter=cond.jitter,
+                     rate_scenario=sandbox_scenario(cond, meaning), **options)
+
+
+def run_one(cond: Condition, meaning: str, catalog: Path, folder: Path) -> RunResult:
+    with condition_sandbox(cond, meaning) as sb:
         begun = sb.limiter.started_at
         config = c.write_config(folder, sb)
         run = c.run_tap(config, catalog=catalog)

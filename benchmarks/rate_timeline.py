@@ -51,10 +51,7 @@ def run(condition: budget.Condition, meaning: str) -> tuple[list[Judgement], str
     """The sandbox's journal of one run of the row, and the tap's `Rate limit:` line."""
     with c.workdir() as folder:
         catalog = c.discover_catalog(folder, {"tags"}) if condition.streams == "tags" else c.discover_catalog(folder)
-        options = ({"sizes": {budget.LIGHT_OBJECT: condition.records}} if condition.streams == "tags"
-                   else {"scale": condition.scale})
-        with c.sandbox(rate_limit=condition.limit, rate_window=condition.window, latency=condition.latency,
-                       jitter=condition.jitter, rate_scenario=budget.sandbox_scenario(condition, meaning), **options) as sb:
+        with budget.condition_sandbox(condition, meaning) as sb:
             config = c.write_config(folder, sb)
             tap = c.run_tap(config, catalog=catalog)
         lines = c.log_lines(tap.stderr, "Rate limit:")
@@ -103,10 +100,11 @@ def main() -> int:
           f"--step {options.step:g} --context {options.context:g}")
     print(f"condition: {condition.what}; seconds from the sandbox's start\n")
     journal, rate_line = run(condition, options.meaning)
-    tap = [judgement for judgement in journal if not judgement.other_tool]
-    other = [judgement for judgement in journal if judgement.other_tool]
-    print(f"tap: {sum(j.allowed for j in tap)} served, {sum(not j.allowed for j in tap)} x 429; "
-          f"other tool: {sum(j.allowed for j in other)} served, {sum(not j.allowed for j in other)} refused")
+    run_totals = Step()
+    for judgement in journal:
+        run_totals.add(judgement)
+    print(f"tap: {run_totals.tap_served} served, {run_totals.tap_refused} x 429; "
+          f"other tool: {run_totals.other_served} served, {run_totals.other_refused} refused")
     print(f"the tap said: {rate_line}\n")
     print_timeline(journal, options.step)
     print_refusals(journal, options.context)

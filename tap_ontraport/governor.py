@@ -391,11 +391,17 @@ class AccountWindow:
             entry.gone = True
 
     def forget(self) -> None:
-        """Drop what has left the window for every answer still to come."""
+        """Drop what has left the window for every answer still to come.
+
+        While the window is only bounded, what may still have been in the last count stays
+        until the next count says: one of ours that may have left before that count may have
+        been replaced there by another tool's request, and dropping it at its bound's expiry
+        would free that slot a second time (a request into a full window).
+        """
         in_flight = [entry.sent_from for entry in self.entries if entry.answered_by is None]
         horizon = min(in_flight, default=math.inf)
         if self.last is not None:
-            horizon = min(horizon, self.last.seen_at)
+            horizon = min(horizon, self.last.seen_at if self.trusted else self.last.sent_at)
         self.entries = deque(entry for entry in self.entries if self.expiry(entry) > horizon)
 
     # --- predicting ---

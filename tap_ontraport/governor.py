@@ -30,8 +30,10 @@ the same reset on ten answers spread over 2 s or more ("until the window clears"
 reset says it (resets that count to one slot, while another tool keeps the window busy),
 the counts bound it (when fewer are counted than the mirror surely holds, our oldest have
 left) and then fit it (`fit_window`): once three fits agree it is taken as known. Until
-then nothing of ours is expected to leave before the counts show it: requests go only
-where the latest count shows room, and once a reset has passed (a slot is free then,
+then, if the longest reset and that bound hold the length within 2 s, ours that the last
+count surely held leave the mirror at the bound; otherwise nothing of ours is expected to
+leave before the counts show it. Requests go only where the mirror has room, and when
+nothing in it is expected to leave, once a reset has passed (a slot is free then,
 whichever meaning) one request probes.
 
 After a quiet second, one request goes before the others, so a limit lowered meanwhile
@@ -74,6 +76,9 @@ _FIT_SAMPLES = 300
 _FIT_EVERY = 20
 #: Fits that must agree (within half a second) before a fitted length is trusted.
 _FITS_AGREEING = 3
+#: Bounds of the window's length this close (s) let ours leave before it is known (see
+#: `AccountWindow.foreseen_expiry`).
+_CLOSE_BOUNDS = 2.0
 #: Longest window considered when fitting (Ontraport documents a minute).
 _LONGEST_WINDOW = 120.0
 #: Recent resets kept to recognise "reset = the whole window" (the same value every time).
@@ -247,34 +252,48 @@ class AccountWindow:
         """The window to reckon with for rates (the longest reset while unknown)."""
         return self.length if self.known else max(self.longest_reset, 1.0)
 
-    def expiry(self, entry: _Counted) -> float:
+    @property
+    def shortest(self) -> float:
+        """The window is no shorter than this: a reset counts down within it (less the rounding)."""
+        return max(self.longest_reset - 1.0, 0.0)
+
+    def expiry(self, entry: _Counted, length: float | None = None) -> float:
         """When a request sent from now on is surely counted after `entry` has left (inf: unknown).
 
-        One window after its place on the send axis, plus the spread of delays; never later
-        than one window after its answer, by which it was surely counted.
+        One window (`length`, or the mirror's) after its place on the send axis, plus the
+        spread of delays; never later than one window after its answer, by which it was
+        surely counted.
         """
         if entry.gone:
             return -math.inf
         if entry.answered_by is None:
             return math.inf
-        return min(entry.answered_by, entry.sent_to + self.spread) + self.length
+        return min(entry.answered_by, entry.sent_to + self.spread) + (self.length if length is None else length)
 
     def foreseen_expiry(self, entry: _Counted) -> float:
-        """`expiry` once the window is trusted; before, nothing leaves until counts show it."""
+        """`expiry` once the window is trusted. Before, nothing leaves until counts show it,
+        except, while the longest reset and ours leaving bound the length closely, one of ours
+        the last count surely held: it leaves by the upper bound's expiry. (One that may have
+        left before that count may have been replaced there by another tool's request: its
+        leaving frees nothing. A fit not yet trusted is no bound.)"""
         if self.trusted or entry.gone:
             return self.expiry(entry)
+        closely_bounded = self.dropped_bound - self.shortest <= _CLOSE_BOUNDS
+        if closely_bounded and self.last is not None and self._surely_in(entry, self.last, self.shortest):
+            return self.expiry(entry, self.dropped_bound)
         return math.inf
 
     def _counted_before(self, entry: _Counted, seen: _Observation) -> bool:
         return entry.sent_to + self.spread < seen.sent_at or (
             entry.answered_by is not None and entry.answered_by <= seen.sent_at)
 
-    def _surely_in(self, entry: _Counted, seen: _Observation) -> bool:
-        """Counted before `seen` was, and not yet left then."""
+    def _surely_in(self, entry: _Counted, seen: _Observation, length: float | None = None) -> bool:
+        """Counted before `seen` was, and not yet left then (if the window is `length` or more;
+        by default the mirror's)."""
         slack = min(self.spread, seen.seen_at - seen.sent_at)
         # (when another tool's request was counted is only bounded: never sure it is still in)
         return (entry.ours and self._counted_before(entry, seen)
-                and entry.sent_from + self.length > seen.sent_at + slack)
+                and entry.sent_from + (self.length if length is None else length) > seen.sent_at + slack)
 
     def _surely_out(self, entry: _Counted, seen: _Observation) -> bool:
         """Left before `seen` was counted."""

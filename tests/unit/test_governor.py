@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tap_ontraport.governor import UNLIMITED_IN_FLIGHT, RateGovernor, RateHeaders, fit_window, parse_refusal
+from tap_ontraport.governor import (
+    UNLIMITED_IN_FLIGHT,
+    AccountWindow,
+    RateGovernor,
+    RateHeaders,
+    _Counted,
+    _Observation,
+    fit_window,
+    parse_refusal,
+)
 
 
 class Clock:
@@ -250,6 +259,26 @@ def test_while_the_window_is_only_bounded_the_mirror_holds_what_the_server_count
     simulate(server, latency=0.25, jitter=0.05, workers=workers, duration=90,
              other=OtherTool(rate=3.0, burst=burst, start=start), seed=2, on_answer=check)
     assert short == []
+
+
+@pytest.mark.parametrize(("longest_reset", "bound", "leaves"), [
+    (10.0, 10.4, True),  # the length is between 9 and 10.4 s: close enough
+    (10.0, 12.0, False),  # between 9 and 12 s: too loose, only counts free room
+    (2.0, 10.4, False),  # a short reset bounds nothing from below
+])
+def test_before_the_window_is_fitted_close_bounds_let_ours_leave(longest_reset, bound, leaves):
+    # resets that count to one slot, another tool in the window: the first reset (10, with
+    # few requests counted) says the window is over 9 s, ours leaving that it is at most the
+    # bound. One of ours sent 2 s before the last count was surely in it and leaves by the
+    # bound; one sent 9.5 s before may have left before it (its slot maybe another tool's
+    # since): it frees nothing until a count says.
+    window = AccountWindow(length=bound, longest_reset=longest_reset, dropped_bound=bound, spread=0.1)
+    recent, old = _Counted(3.0, 3.0, 3.3, sequence=2), _Counted(-4.5, -4.5, -4.2, sequence=1)
+    window.entries.extend([old, recent])
+    window.last = _Observation(sequence=3, sent_at=5.0, seen_at=5.3, used=40, reset=1.0)
+    assert not window.trusted
+    assert window.foreseen_expiry(recent) == (pytest.approx(3.0 + 0.1 + bound) if leaves else math.inf)
+    assert window.foreseen_expiry(old) == math.inf
 
 
 def test_without_other_tools_none_are_imagined():
